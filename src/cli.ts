@@ -1,0 +1,145 @@
+#!/usr/bin/env node
+// kdns command line: flags as CoreDNS (-conf, -dns.port/-p, -version, -plugins, -quiet), then
+// start the server and wire signals. Nothing else lives here.
+
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { KdnsServer, DEFAULT_COREFILE } from './server/server.js';
+import { PLUGINS, pluginNames } from './plugins/registry.js';
+import { createLogger } from './log/logger.js';
+import { VERSION, REVISION, RUNTIME } from './version.js';
+import { ConfigError } from './corefile/types.js';
+
+interface Flags {
+  conf: string;
+  confGiven: boolean;
+  port: number;
+  version: boolean;
+  plugins: boolean;
+  quiet: boolean;
+}
+
+const BOOL_FLAGS = new Set(['version', 'plugins', 'quiet']);
+const VALUE_FLAGS = new Set(['conf', 'dns.port', 'p', 'pidfile', 'log']);
+
+export function parseFlags(argv: string[]): Flags {
+  const f: Flags = { conf: 'Corefile', confGiven: false, port: 53, version: false, plugins: false, quiet: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('-')) throw new Error(`unexpected argument "${a}"`);
+    let name = a.replace(/^--?/, '');
+    let value: string | undefined;
+    const eq = name.indexOf('=');
+    if (eq >= 0) {
+      value = name.slice(eq + 1);
+      name = name.slice(0, eq);
+    }
+    if (BOOL_FLAGS.has(name)) {
+      const on = value === undefined ? true : /^(1|t|true|T|TRUE|True)$/.test(value);
+      if (name === 'version') f.version = on;
+      else if (name === 'plugins') f.plugins = on;
+      else f.quiet = on;
+      continue;
+    }
+    if (!VALUE_FLAGS.has(name)) throw new Error(`flag provided but not defined: -${name}`);
+    if (value === undefined) {
+      if (i + 1 >= argv.length) throw new Error(`flag needs an argument: -${name}`);
+      value = argv[++i];
+    }
+    if (name === 'conf') {
+      f.conf = value;
+      f.confGiven = true;
+    } else if (name === 'dns.port' || name === 'p') {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`invalid value "${value}" for flag -${name}: not a port`);
+      f.port = n;
+    }
+  }
+  return f;
+}
+
+async function main(): Promise<number> {
+  let flags: Flags;
+  try {
+    flags = parseFlags(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\nUsage: kdns [-conf FILE] [-dns.port PORT] [-version] [-plugins] [-quiet]\n`);
+    return 2;
+  }
+  if (flags.version) {
+    process.stdout.write(`kdns-${VERSION}\n${process.platform}/${process.arch}, ${RUNTIME}${REVISION ? `, ${REVISION}` : ''}\n`);
+    return 0;
+  }
+  if (flags.plugins) {
+    process.stdout.write(`Server types:\n  dns\n\nCaddyfile loaders:\n  flag\n  default\n\nOther plugins:\n${pluginNames().map((n) => `  dns.${n}\n`).join('')}`);
+    return 0;
+  }
+  const log = createLogger();
+  const conf = path.resolve(flags.conf);
+  let corefileText: string | undefined;
+  if (!existsSync(conf)) {
+    if (flags.confGiven) {
+      process.stderr.write(`open ${flags.conf}: no such file or directory\n`);
+      return 1;
+    }
+    corefileText = DEFAULT_COREFILE;
+  }
+  const server = new KdnsServer({ corefile: conf, corefileText, defaultPort: flags.port, definitions: PLUGINS, log });
+  process.env.KDNS_DEFAULT_PORT = String(flags.port);
+  try {
+    await server.start();
+  } catch (e) {
+    const msg = e instanceof ConfigError ? e.message : (e as Error).message;
+    process.stderr.write(`${msg}\n`);
+    await server.stop().catch(() => {});
+    return 1;
+  }
+  if (!flags.quiet) {
+    const inst = server.instance!;
+    for (const b of inst.blocks) for (const z of b.zones) process.stdout.write(`${z}:${b.port}\n`);
+    process.stdout.write(`kdns-${VERSION}\n${process.platform}/${process.arch}, ${RUNTIME}${REVISION ? `, ${REVISION}` : ''}\n`);
+  }
+  let stopping = false;
+  const stop = async (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${sig}: Shutting down`);
+    await server.stop();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGQUIT', () => process.exit(0));
+  process.on('SIGHUP', () => {});
+  process.on('SIGUSR1', () => void reloadNow(server, log));
+  server.process.requestReload = () => void reloadNow(server, log);
+  return -1;
+}
+
+let reloading = false;
+export async function reloadNow(server: KdnsServer, log: ReturnType<typeof createLogger>) {
+  if (reloading) return;
+  reloading = true;
+  try {
+    const r = await server.reload();
+    if (r === 'reloaded') {
+      log.info('Reloading');
+      log.info(`plugin/reload: Running configuration SHA512 = ${server.hash}`);
+      log.info('Reloading complete');
+    }
+  } catch (e) {
+    log.error(`Corefile changed but reload failed: ${(e as Error).message}`);
+  } finally {
+    reloading = false;
+  }
+}
+
+main().then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (e) => {
+    process.stderr.write(`${(e as Error)?.stack ?? e}\n`);
+    process.exit(1);
+  },
+);
