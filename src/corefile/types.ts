@@ -30,8 +30,12 @@ export interface ServerKey {
   /** Lower case, absolute: `example.org.`, `.`, `10.in-addr.arpa.` (one key can expand to
    *  several zones when a CIDR is not on an octet/nibble boundary). */
   zones: string[];
-  /** Explicit port from the key, or null to use the `-dns.port` default. */
+  /** Explicit port from the key; else the scheme's default (tls/quic 853, https/https3/grpc 443);
+   *  null for `dns://` without a port: the caller applies the `-dns.port` default. */
   port: number | null;
+  /** Where the key was written (for duplicate-zone errors). */
+  file?: string;
+  line?: number;
 }
 
 export interface ServerBlock {

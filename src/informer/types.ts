@@ -52,7 +52,8 @@ export interface EndpointRecord {
 
 export interface EndpointPort {
   name: string;
-  /** -1 when the slice port has no port number (CoreDNS's sentinel). */
+  /** -1 when the slice port has no port number (CoreDNS's sentinel). A slice without any ports
+   *  gets one sentinel port `{ name: '', port: -1, protocol: '' }`, as CoreDNS does. */
   port: number;
   protocol: string;
   appProtocol?: string;
@@ -170,6 +171,8 @@ export interface InformerOptions {
   kubeconfig?: { file: string; context?: string };
   /** A `kubectl get -o yaml|json` List file, reloaded when it changes (no API used). */
   snapshot?: string;
+  /** How often the snapshot file is checked for changes (ms, default 500). */
+  snapshotPollMs?: number;
   /** Kinds to watch (namespaces and services are always needed by DNS, but a consumer says). */
   kinds: Kind[];
   /** Label selector applied to services, endpointslices and pods (`labels` option). */
@@ -183,4 +186,12 @@ export interface Informers {
    *  (kinds are merged). */
   get(opts: InformerOptions): Informer;
   closeAll(): Promise<void>;
+}
+
+/** Where the informer reports what it does (structurally the plugins' Logger). */
+export interface InformerLogger {
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+  debug(msg: string): void;
 }
