@@ -14,7 +14,7 @@ ARG NODE_BUILDER=node:24-bookworm-slim
 # (a far smaller attack surface and CVE count for a cluster-critical pod), it runs as 65532
 # by default (the uid the manifests pin), and it is glibc like the builder, so nothing
 # built or copied from the builder stage differs in libc.
-ARG NODE_RUNTIME=gcr.io/distroless/nodejs22-debian12:nonroot
+ARG NODE_RUNTIME=gcr.io/distroless/nodejs24-debian12:nonroot
 
 FROM ${NODE_RUNTIME} AS runtime-base
 

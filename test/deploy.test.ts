@@ -16,7 +16,6 @@ const deployDir = path.join(repoRoot, 'deploy');
 const referenceCorefile = path.resolve(repoRoot, '..', 'shared', 'reference', 'Corefile.kubeadm');
 
 // Loose typing: manifests are arbitrary YAML; every access below is checked by an expect.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = any;
 
 interface Manifest {
@@ -52,6 +51,12 @@ function one(kind: string): Obj {
   const found = all(kind);
   expect(found, `exactly one ${kind} in deploy/`).toHaveLength(1);
   return found[0];
+}
+
+/** Module-level lookup (no assertion, so a broken manifest fails tests, not collection);
+ *  the "expected resources" test asserts each kind occurs exactly once. */
+function first(kind: string): Obj {
+  return all(kind)[0] ?? {};
 }
 
 function isSubset(sub: Record<string, string>, sup: Record<string, string>): boolean {
@@ -155,15 +160,21 @@ function normaliseCorefile(text: string): string {
 // ---------------------------------------------------------------------------------------------
 // shared lookups
 
-const deployment = one('Deployment');
-const podSpec: Obj = deployment.spec.template.spec;
-const podLabels: Record<string, string> = deployment.spec.template.metadata.labels;
-const container: Obj = podSpec.containers[0];
-const service = one('Service');
-const pdb = one('PodDisruptionBudget');
-const configMap = one('ConfigMap');
+const deployment = first('Deployment');
+const podSpec: Obj = deployment.spec?.template?.spec ?? {};
+const podLabels: Record<string, string> = deployment.spec?.template?.metadata?.labels ?? {};
+const container: Obj = podSpec.containers?.[0] ?? {};
+const service = first('Service');
+const pdb = first('PodDisruptionBudget');
+const configMap = first('ConfigMap');
 const corefileText: string = configMap.data?.Corefile ?? '';
-const servers = parseCorefile(corefileText);
+let corefileError: unknown;
+let servers: ServerBlock[] = [];
+try {
+  servers = parseCorefile(corefileText);
+} catch (err) {
+  corefileError = err;
+}
 
 function confArg(): string {
   const args: string[] = container.args ?? [];
@@ -283,6 +294,7 @@ describe('labels and selectors', () => {
 
 describe('ports, probes and the Corefile agree', () => {
   it('the Corefile parses into one .:53 server with the kubeadm plugins', () => {
+    expect(corefileError).toBeUndefined();
     expect(servers).toHaveLength(1);
     expect(servers[0].keys).toEqual(['.:53']);
     const names = servers[0].directives.map((d) => d.name);
