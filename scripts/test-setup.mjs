@@ -9,7 +9,8 @@ function has(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
 
-if (!existsSync('dist/cli.js')) {
+// Always rebuild: a stale dist/ would test yesterday's CLI.
+{
   execSync('npm run build', { stdio: 'inherit' });
 }
 

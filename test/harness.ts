@@ -6,6 +6,7 @@ import dnsPacket from 'dns-packet';
 import { KdnsServer } from '../src/server/server.js';
 import { PLUGINS } from '../src/plugins/registry.js';
 import { createLogger } from '../src/log/logger.js';
+import type { PluginDefinition } from '../src/plugins/types.js';
 
 export interface RunningServer {
   server: KdnsServer;
@@ -16,14 +17,17 @@ export interface RunningServer {
 }
 
 /** Start kdns in this process. Use port 0 in the Corefile keys (`.:0 { ... }`) to get a free port. */
-export async function startServer(corefile: string, opts: { file?: string; port?: number } = {}): Promise<RunningServer> {
+export async function startServer(
+  corefile: string,
+  opts: { file?: string; port?: number; definitions?: Record<string, PluginDefinition> } = {},
+): Promise<RunningServer> {
   const logs: string[] = [];
   const log = createLogger({ write: (l) => logs.push(l) });
   const server = new KdnsServer({
     corefile: opts.file ?? '/tmp/Corefile.test',
     corefileText: opts.file ? undefined : corefile,
     defaultPort: opts.port ?? 0,
-    definitions: PLUGINS,
+    definitions: opts.definitions ?? PLUGINS,
     log,
   });
   await server.start();

@@ -188,6 +188,12 @@ describe('parseCorefile: directives and sub-blocks', () => {
     ]);
   });
 
+  it('accepts a whole server block on one line', () => {
+    const [b] = parse('example.org { whoami }\n. { }');
+    expect(shape(b!.directives)).toEqual([{ name: 'whoami', args: [] }]);
+    expect(parse('example.org { whoami }\n. { }')[1]!.directives).toEqual([]);
+  });
+
   it('ends a directive at the end of its line', () => {
     const [b] = parse('. {\n  forward . 1.1.1.1\n  8.8.8.8\n}');
     expect(shape(b!.directives)).toEqual([
