@@ -70,6 +70,10 @@ export interface DnsRequest {
   internal?: boolean;
   /** Free-form per-query scratch space for cooperating plugins (rewrite, autopath, metadata). */
   meta?: Record<string, unknown>;
+  /** Called by the server once the reply is encoded, with its size on the wire (metrics and log
+   *  use it instead of encoding the reply themselves). Compose, do not overwrite:
+   *  `const prev = req.onWrite; req.onWrite = (r, n) => { prev?.(r, n); mine(r, n); }`. */
+  onWrite?: (res: DnsResponse, size: number) => void;
 }
 
 export interface DnsResponse {

@@ -117,21 +117,31 @@ export function dispatch(ctx: DispatchContext, raw: Buffer, t: Transport): Buffe
   }
   if (result instanceof Promise) {
     return result.then(
-      (res) => finish(ctx, h, res, maxSize),
+      (res) => finish(ctx, req, h, res, maxSize),
       (e) => panicReply(ctx, h, maxSize, e),
     );
   }
-  return finish(ctx, h, result, maxSize);
+  return finish(ctx, req, h, result, maxSize);
 }
 
-function finish(ctx: DispatchContext, h: ReplyHeader, res: DnsResponse, maxSize: number): Buffer | null {
+function finish(ctx: DispatchContext, req: DnsRequest, h: ReplyHeader, res: DnsResponse, maxSize: number): Buffer | null {
   if (res.drop) return null;
+  let out: Buffer;
   try {
-    return encodeResponse(h, res, maxSize);
+    out = encodeResponse(h, res, maxSize);
   } catch (e) {
     ctx.log.error(`plugin/${res.plugin ?? 'server'}: cannot encode reply for ${h.question?.name} ${h.question?.qtype}: ${(e as Error).message}`);
-    return encodeResponse(h, emptyResponse(RCODE.SERVFAIL), maxSize);
+    res = emptyResponse(RCODE.SERVFAIL);
+    out = encodeResponse(h, res, maxSize);
   }
+  if (req.onWrite) {
+    try {
+      req.onWrite(res, out.length);
+    } catch (e) {
+      ctx.log.error(`onWrite: ${(e as Error).message}`);
+    }
+  }
+  return out;
 }
 
 function panicReply(ctx: DispatchContext, h: ReplyHeader, maxSize: number, e: unknown): Buffer {
