@@ -9,6 +9,7 @@ import { PLUGINS, pluginNames } from './plugins/registry.js';
 import { createLogger } from './log/logger.js';
 import { VERSION, REVISION, RUNTIME } from './version.js';
 import { ConfigError } from './corefile/types.js';
+import { recordReload } from './plugins/reload/index.js';
 
 interface Flags {
   conf: string;
@@ -94,6 +95,7 @@ async function main(): Promise<number> {
     await server.stop().catch(() => {});
     return 1;
   }
+  recordReload({ hash: server.hash });
   if (!flags.quiet) {
     const inst = server.instance!;
     for (const b of inst.blocks) for (const z of b.zones) process.stdout.write(`${z}:${b.port}\n`);
@@ -123,11 +125,13 @@ export async function reloadNow(server: KdnsServer, log: ReturnType<typeof creat
   try {
     const r = await server.reload();
     if (r === 'reloaded') {
+      recordReload({ hash: server.hash });
       log.info('Reloading');
       log.info(`plugin/reload: Running configuration SHA512 = ${server.hash}`);
       log.info('Reloading complete');
     }
   } catch (e) {
+    recordReload({ error: e as Error });
     log.error(`Corefile changed but reload failed: ${(e as Error).message}`);
   } finally {
     reloading = false;

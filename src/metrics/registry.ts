@@ -1,6 +1,6 @@
 // Every metric kdns exports, with CoreDNS's names, labels and buckets (shared reference section 9).
 // One process-wide registry: plugins update it whether or not `prometheus` is configured; the
-// prometheus plugin only serves it. Hot paths should keep the child returned by `.labels(...)`.
+// prometheus plugin only serves it. Per-query hot paths use bindCounter/bindHistogram (below).
 
 import client from 'prom-client';
 import { VERSION, REVISION, RUNTIME } from '../version.js';
@@ -10,14 +10,121 @@ export const registry = new client.Registry();
 const timeBuckets = Array.from({ length: 16 }, (_, n) => 0.00025 * 2 ** n);
 const sizeBuckets = [0, 100, 200, 300, 400, 511, 1023, 2047, 4095, 8291, 16000, 32000, 48000, 64000];
 
+// Bound children for per-query hot paths. prom-client's `.labels(...)` children hash the label set
+// on every inc/observe (measured ~0.35 µs per counter inc, ~0.6-1.2 µs per histogram observe); a
+// bound child counts into plain numbers and is folded into the prom-client metric when that metric
+// is collected (every scrape and every `.get()`), so the exposition is unchanged.
+export interface BoundCounter { inc(n?: number): void }
+export interface BoundHistogram { observe(v: number): void }
+
+interface CounterChild extends BoundCounter { labels: Record<string, string>; n: number }
+interface HistChild extends BoundHistogram {
+  labels: Record<string, string>;
+  counts: Float64Array;
+  sum: number;
+  count: number;
+  /** prom-client's series object for these labels (internal; re-located if the metric was reset). */
+  key?: string;
+  entry?: { sum: number; count: number; bucketValues: Record<string, number> };
+}
+
+const counterChildren = new WeakMap<object, Map<string, CounterChild>>();
+const histChildren = new WeakMap<object, { bounds: number[]; children: Map<string, HistChild> }>();
+
+function childKey(labels: Record<string, string>): string {
+  let k = '';
+  for (const name of Object.keys(labels).sort()) k += `${name}\u0000${labels[name]}\u0001`;
+  return k;
+}
+
 function counter<T extends string>(name: string, help: string, labelNames: readonly T[] = []) {
-  return new client.Counter<T>({ name, help, labelNames, registers: [registry] });
+  const children = new Map<string, CounterChild>();
+  const c: client.Counter<T> = new client.Counter<T>({
+    name, help, labelNames, registers: [registry],
+    collect() {
+      for (const ch of children.values()) {
+        if (ch.n > 0) { c.inc(ch.labels as client.LabelValues<T>, ch.n); ch.n = 0; }
+      }
+    },
+  });
+  counterChildren.set(c, children);
+  return c;
 }
 function gauge<T extends string>(name: string, help: string, labelNames: readonly T[] = []) {
   return new client.Gauge<T>({ name, help, labelNames, registers: [registry] });
 }
 function histogram<T extends string>(name: string, help: string, labelNames: readonly T[], buckets: number[]) {
-  return new client.Histogram<T>({ name, help, labelNames, buckets, registers: [registry] });
+  const state = { bounds: [...buckets].sort((a, b) => a - b), children: new Map<string, HistChild>() };
+  const h: client.Histogram<T> = new client.Histogram<T>({
+    name, help, labelNames, buckets, registers: [registry],
+    collect() {
+      for (const ch of state.children.values()) if (ch.count > 0) flushHistogram(h, state.bounds, ch);
+    },
+  });
+  histChildren.set(h, state);
+  return h;
+}
+
+type SeriesMap = Record<string, { labels: Record<string, string>; sum: number; count: number; bucketValues: Record<string, number> }>;
+
+function flushHistogram(h: client.Histogram<string>, bounds: number[], ch: HistChild) {
+  const map = (h as unknown as { hashMap: SeriesMap }).hashMap;
+  if (!ch.entry || !ch.key || map[ch.key] !== ch.entry) {
+    ch.entry = undefined;
+    const find = () => {
+      for (const [k, v] of Object.entries(map)) {
+        if (Object.keys(ch.labels).every((n) => String(v.labels[n]) === ch.labels[n])) { ch.key = k; ch.entry = v; return true; }
+      }
+      return false;
+    };
+    if (!find()) { h.zero(ch.labels); find(); }
+    if (!ch.entry) return;
+  }
+  const e = ch.entry;
+  e.sum += ch.sum;
+  e.count += ch.count;
+  for (let i = 0; i < bounds.length; i++) if (ch.counts[i] > 0) e.bucketValues[bounds[i]] += ch.counts[i];
+  ch.sum = 0;
+  ch.count = 0;
+  ch.counts.fill(0);
+}
+
+/** A counter child for a fixed label set; cheap to `inc()` per query. */
+export function bindCounter<T extends string>(c: client.Counter<T>, labels: Record<T, string>): BoundCounter {
+  const children = counterChildren.get(c);
+  if (!children) throw new Error('bindCounter: not a counter from src/metrics/registry.ts');
+  const key = childKey(labels);
+  let ch = children.get(key);
+  if (!ch) {
+    const child: CounterChild = { labels, n: 0, inc(n = 1) { child.n += n; } };
+    ch = child;
+    children.set(key, ch);
+    c.inc(labels as client.LabelValues<T>, 0);
+  }
+  return ch;
+}
+
+/** A histogram child for a fixed label set; cheap to `observe()` per query. */
+export function bindHistogram<T extends string>(h: client.Histogram<T>, labels: Record<T, string>): BoundHistogram {
+  const state = histChildren.get(h);
+  if (!state) throw new Error('bindHistogram: not a histogram from src/metrics/registry.ts');
+  const key = childKey(labels);
+  let ch = state.children.get(key);
+  if (!ch) {
+    const bounds = state.bounds;
+    const child: HistChild = {
+      labels, counts: new Float64Array(bounds.length), sum: 0, count: 0,
+      observe(v: number) {
+        for (let i = 0; i < bounds.length; i++) if (v <= bounds[i]) { child.counts[i]++; break; }
+        child.sum += v;
+        child.count++;
+      },
+    };
+    ch = child;
+    state.children.set(key, ch);
+    h.zero(labels as client.LabelValues<T>);
+  }
+  return ch;
 }
 
 export const m = {
@@ -66,6 +173,17 @@ export const m = {
   hostsEntries: gauge('coredns_hosts_entries', 'The combined number of entries in hosts and Corefile.'),
   hostsReloadTimestamp: gauge('coredns_hosts_reload_timestamp_seconds', 'The timestamp of the last reload of hosts file.'),
   autopathSuccess: counter('coredns_autopath_success_total', 'Counter of requests that did autopath.', ['server']),
+  // Dashboards (coredns-mixin) plot go_goroutines. Node has no goroutines; the nearest measure of
+  // concurrent work is the number of active libuv resources (sockets, timers, pending I/O and DNS
+  // requests), read at scrape time.
+  goGoroutines: new client.Gauge({
+    name: 'go_goroutines',
+    help: 'Number of goroutines that currently exist (kdns: active Node.js resources: sockets, timers, pending requests).',
+    registers: [registry],
+    collect() {
+      this.set(process.getActiveResourcesInfo().length);
+    },
+  }),
   loopDetected: counter('coredns_loop_detected_total', 'Counter of loops detected (kdns extension; CoreDNS exits without a metric).'),
 };
 

@@ -35,6 +35,8 @@ export interface BlockInfo {
   bind: string[];
   /** Path of the Corefile (imports and relative files resolve against its directory). */
   corefile: string;
+  /** The port actually bound (differs from `port` when the Corefile says 0); valid from start(). */
+  boundPort?: () => number;
 }
 
 export interface Logger {
@@ -54,6 +56,8 @@ export interface SetupContext {
   lookup(name: string, qtype: number, from: DnsRequest): Promise<DnsResponse>;
   /** Other plugins already set up in this block, by name (autopath finds kubernetes this way). */
   peer(name: string): Plugin | undefined;
+  /** Every plugin of this block in chain order (complete from start() on; repeated plugins too). */
+  peers?(): Plugin[];
   /** Process-wide state that outlives reloads (HTTP listeners shared by address, metrics). */
   process: ProcessContext;
 }

@@ -43,6 +43,8 @@ export interface InstanceDeps {
   defaultPort: number;
   /** Entry for internal lookups (set once the instance exists: routes through the live instance). */
   lookup: (name: string, qtype: number, from: DnsRequest) => Promise<DnsResponse>;
+  /** The port a listener for (bind, port) actually bound, once listening. */
+  boundPort?: (bind: string[], port: number) => number;
 }
 
 const noNext: Handler = () => {
@@ -150,7 +152,14 @@ export class Instance {
     }
     // Setup runs in plugin order so that a plugin can find the ones before it (bind before the
     // server label is computed, kubernetes before autopath looks it up).
-    const info = { zones, port, server: '', bind, corefile: deps.corefile };
+    const info = {
+      zones,
+      port,
+      server: '',
+      bind,
+      corefile: deps.corefile,
+      boundPort: () => deps.boundPort?.(bind, port) ?? port,
+    };
     const pending: Plugin[] = [];
     for (const d of directives) {
       const def = deps.definitions[d.name]!;
@@ -161,6 +170,7 @@ export class Instance {
         log: deps.log,
         lookup: deps.lookup,
         peer: (name) => byName.get(name),
+        peers: () => block.plugins,
         process: deps.process,
       };
       try {

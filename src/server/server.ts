@@ -64,6 +64,7 @@ export class KdnsServer {
       corefile: this.opts.corefile,
       defaultPort: this.opts.defaultPort,
       lookup: (name, qtype, from) => this.lookup(name, qtype, from),
+      boundPort: (bind, port) => this.listeners.get(`${bind[0] ?? ''}|${port}`)?.udpPort ?? port,
     });
   }
 

@@ -79,7 +79,8 @@ describe.skipIf(!cases)('conformance cases from shared/conformance', () => {
     for (const a of reply.answers ?? []) expect(a.type).toBe('NS');
   });
 
-  it.each((cases?.http_checks ?? []).filter((h: any) => !h.precondition).map((h: any) => [h.name, h]))('http check %s', async (_n, h: any) => {
+  const httpChecks: [string, any][] = (cases?.http_checks ?? []).filter((h: any) => !h.precondition).map((h: any) => [h.name, h]);
+  it.each(httpChecks)('http check %s', async (_n: string, h: any) => {
     const srv = servers.get(h.profile)!;
     const m = /GET http:\/\/<server>:(\d+)(\/\S*)/.exec(h.request)!;
     const port = m[1] === '8080' ? srv.http.health : m[1] === '8181' ? srv.http.ready : srv.http.metrics;

@@ -1,0 +1,68 @@
+// Builds the kubernetes plugin for one server block: parse the directive, get the shared informer,
+// precompute the cluster view, wait up to startup_timeout for the initial sync (then serve anyway).
+
+import * as os from 'node:os';
+
+import type { Directive } from '../../corefile/types.js';
+import type { Plugin, SetupContext } from '../types.js';
+import { parseKubernetesConfig } from './config.js';
+import type { KubernetesConfig } from './config.js';
+import { KubernetesHandler } from './handler.js';
+import { isLoopback, parseIP } from './ip.js';
+import type { ParsedIP } from './ip.js';
+import { ClusterView } from './records.js';
+
+/** The addresses CoreDNS calls "bound IPs": the `bind` addresses of the block, or every interface
+ *  address; loopback excluded. Used for the apex NS record and `ns.dns.<zone>`. */
+export function boundIPs(bind: string[]): ParsedIP[] {
+  const raw: string[] = [];
+  if (bind.length > 0) raw.push(...bind);
+  else for (const list of Object.values(os.networkInterfaces())) for (const a of list ?? []) raw.push(a.address);
+  const out: ParsedIP[] = [];
+  for (const r of raw) {
+    const ip = parseIP(r);
+    if (ip && !isLoopback(ip)) out.push(ip);
+  }
+  return out;
+}
+
+export interface KubernetesPlugin extends Plugin {
+  readonly config: KubernetesConfig;
+  readonly view: ClusterView;
+}
+
+export async function setupKubernetes(d: Directive, ctx: SetupContext): Promise<KubernetesPlugin> {
+  const cfg = parseKubernetesConfig(d, {
+    blockZones: ctx.block.zones,
+    corefile: ctx.block.corefile,
+    warn: (m) => ctx.log.warn(m),
+  });
+  const informer = ctx.informers.get(cfg.informer);
+  const view = new ClusterView(informer, {
+    endpointPodNames: cfg.endpointPodNames,
+    primaryZone: cfg.primaryZone,
+    pods: cfg.podMode === 'verified',
+    endpoints: !cfg.noEndpoints,
+    namespaceSelector: cfg.namespaceSelector,
+  });
+  const handler = new KubernetesHandler(cfg, view, informer, ctx.lookup, () => boundIPs(ctx.block.bind));
+
+  if (!informer.synced) {
+    const ok = await informer.waitForSync(cfg.startupTimeoutMs);
+    if (!ok) ctx.log.warn('plugin/kubernetes: starting server with unsynced Kubernetes API');
+  }
+  view.flush();
+
+  return {
+    name: 'kubernetes',
+    config: cfg,
+    view,
+    handle: (req, next) => handler.handle(req, next),
+    ready: () => informer.synced,
+    start: () => {
+      // Like CoreDNS, the addresses are taken once the listeners are bound.
+      handler.resetLocalIPs();
+    },
+    close: () => view.close(),
+  };
+}

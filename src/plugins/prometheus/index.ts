@@ -1,0 +1,114 @@
+// prometheus: serves /metrics (CoreDNS plugin/metrics) and records per-query DNS metrics for its
+// server block. The registry is process-wide (src/metrics/registry.ts); the HTTP listener is shared
+// per address across blocks and reloads (src/server/http.ts). See README.md.
+
+import type http from 'node:http';
+import type { DnsRequest, DnsResponse } from '../../dns/message.js';
+import { configErrorAt } from '../../corefile/types.js';
+import { m, registry } from '../../metrics/registry.js';
+import { acquireHttp, boundPort, parseHostPort, type HttpHandle } from '../../server/http.js';
+import type { Handler, Plugin, PluginDefinition, Result } from '../types.js';
+import { Reporter } from './report.js';
+import { replySize } from './size.js';
+
+export { metricsObserver, Reporter, typeLabel } from './report.js';
+export { replySize } from './size.js';
+
+export const DEFAULT_ADDRESS = 'localhost:9153';
+export const METRICS_PATH = '/metrics';
+
+/** coredns_plugin_enabled{server, zone, view="", name} = 1 for each zone of a block and each plugin
+ *  with a DNS handler in it. The server calls this per block once an instance is built. */
+export function markPluginsEnabled(server: string, zones: readonly string[], names: readonly string[]): void {
+  for (const zone of zones) {
+    for (const name of names) m.pluginEnabled.labels({ server, zone, view: '', name }).set(1);
+  }
+}
+
+/** Forget the plugin_enabled series of the previous configuration (call before marking on reload). */
+export function resetPluginsEnabled(): void {
+  m.pluginEnabled.reset();
+}
+
+function serveMetrics(_req: http.IncomingMessage, res: http.ServerResponse): void {
+  registry.metrics().then(
+    (body) => {
+      res.writeHead(200, { 'content-type': registry.contentType });
+      res.end(body);
+    },
+    (err: unknown) => {
+      res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(`An error has occurred while serving metrics:\n\n${(err as Error)?.message ?? err}\n`);
+    },
+  );
+}
+
+/** Go's net.SplitHostPort acceptance, which CoreDNS applies to the address. */
+function checkAddress(addr: string): string | null {
+  if (addr.startsWith('[')) {
+    return /^\[[^\]]*\]:[^:]*$/.test(addr) ? null : `address ${addr}: missing port in address`;
+  }
+  const colons = addr.split(':').length - 1;
+  if (colons === 0) return `address ${addr}: missing port in address`;
+  if (colons > 1) return `address ${addr}: too many colons in address`;
+  return null;
+}
+
+export interface PrometheusPlugin extends Plugin {
+  /** Port the /metrics listener bound (tests use `127.0.0.1:0`); undefined before start(). */
+  port(): number | undefined;
+}
+
+export const prometheus: PluginDefinition = {
+  name: 'prometheus',
+  setup(d): PrometheusPlugin {
+    if (d.args.length > 1) {
+      throw configErrorAt(d, `plugin/prometheus: Wrong argument count or unexpected line ending after '${d.args[d.args.length - 1]}'`);
+    }
+    if (d.block && d.block.length > 0) {
+      throw configErrorAt(d.block[0], `plugin/prometheus: unknown property '${d.block[0].name}'`);
+    }
+    const address = d.args[0] ?? DEFAULT_ADDRESS;
+    const bad = checkAddress(address);
+    if (bad) throw configErrorAt(d.argTokens[0] ?? d, `plugin/prometheus: ${bad}`);
+    try {
+      parseHostPort(address, 9153);
+    } catch (e) {
+      throw configErrorAt(d.argTokens[0] ?? d, `plugin/prometheus: ${(e as Error).message}`);
+    }
+
+    const reporter = new Reporter();
+    let http: HttpHandle | null = null;
+    const record = (req: DnsRequest, res: DnsResponse): DnsResponse => {
+      reporter.report(req, res, replySize(req, res));
+      return res;
+    };
+    return {
+      name: 'prometheus',
+      port: () => (http ? boundPort(http) : undefined),
+      handle(req: DnsRequest, next: Handler): Result {
+        const r = next(req);
+        if (r instanceof Promise) return r.then((res) => record(req, res));
+        return record(req, r);
+      },
+      async start() {
+        if (http) return;
+        http = acquireHttp(address, 9153);
+        http.route(METRICS_PATH, serveMetrics);
+        try {
+          await http.listening;
+        } catch (e) {
+          const h = http;
+          http = null;
+          await h.release();
+          throw new Error(`plugin/prometheus: listen ${address}: ${(e as Error).message}`);
+        }
+      },
+      async close() {
+        const h = http;
+        http = null;
+        if (h) await h.release();
+      },
+    };
+  },
+};
