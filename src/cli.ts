@@ -10,6 +10,7 @@ import { createLogger } from './log/logger.js';
 import { VERSION, REVISION, RUNTIME } from './version.js';
 import { ConfigError } from './corefile/types.js';
 import { recordReload } from './plugins/reload/index.js';
+import { metricsObserver, markEnabledPlugins } from './plugins/prometheus/index.js';
 
 interface Flags {
   conf: string;
@@ -85,7 +86,15 @@ async function main(): Promise<number> {
     }
     corefileText = DEFAULT_COREFILE;
   }
-  const server = new KdnsServer({ corefile: conf, corefileText, defaultPort: flags.port, definitions: PLUGINS, log });
+  const server = new KdnsServer({
+    corefile: conf,
+    corefileText,
+    defaultPort: flags.port,
+    definitions: PLUGINS,
+    log,
+    observer: metricsObserver,
+    onActivate: markEnabledPlugins,
+  });
   process.env.KDNS_DEFAULT_PORT = String(flags.port);
   try {
     await server.start();

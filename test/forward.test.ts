@@ -207,6 +207,16 @@ describe('forward', () => {
     expect(broken.queries.udp).toBe(1);
   });
 
+  it('relays the failover rcode once every upstream has answered with one', async () => {
+    const a = await upstream({ handler: () => ({ rcode: 'SERVFAIL' }) });
+    const b = await upstream({ handler: () => ({ rcode: 'SERVFAIL' }) });
+    const s = await kdns(`forward . ${a.address} ${b.address} {\n failover SERVFAIL\n}`);
+    const t0 = Date.now();
+    expect((await query(s.port, 'ext.test', 'A')).rcode).toBe('SERVFAIL');
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect([a.queries.udp, b.queries.udp]).toEqual([1, 1]);
+  });
+
   it('hands the query to the next forward on a `next` rcode', async () => {
     const first = await upstream({ records: [] });
     const second = await upstream();

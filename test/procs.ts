@@ -77,7 +77,7 @@ export function startKdnsProcess(args: string[], opts: { env?: NodeJS.ProcessEnv
 }
 
 /** Wait until the server answers a query (any rcode) on `port`. */
-export async function waitForDns(port: number, p?: KdnsProcess, timeoutMs = 15000): Promise<void> {
+export async function waitForDns(port: number, p?: KdnsProcess, timeoutMs = 45000): Promise<void> {
   const until = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < until) {

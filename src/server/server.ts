@@ -27,6 +27,9 @@ export interface ServerOptions {
   log: Logger;
   informers?: Informers;
   observer?: DispatchObserver;
+  /** Called when an instance starts serving (first start and every reload): metrics of the
+   *  configuration, e.g. coredns_plugin_enabled. */
+  onActivate?: (inst: Instance) => void;
 }
 
 /** Hash of the parsed blocks, so comment/whitespace edits do not count as changes (as CoreDNS). */
@@ -79,6 +82,7 @@ export class KdnsServer {
       throw e;
     }
     this.hash = corefileHash(blocks);
+    this.opts.onActivate?.(inst);
     await inst.start();
   }
 
@@ -146,6 +150,7 @@ export class KdnsServer {
         throw e;
       }
       this.hash = hash;
+      this.opts.onActivate?.(inst);
       await this.closeListeners(stale);
       if (old) {
         // Queries in flight keep their chain; give them time before closing the old plugins.

@@ -164,7 +164,7 @@ export class Cache {
       const ttl = Cache.ttl(e, now);
       return ttl > 0 || (stale > 0 && -ttl < stale);
     };
-    const n = this.denial.get(key);
+    const n = this.denial.size > 0 ? this.denial.get(key) : undefined;
     if (n && usable(n)) { mm.hitsDenial.inc(); return n; }
     const p = this.success.get(key);
     if (p && usable(p)) { mm.hitsSuccess.inc(); return p; }

@@ -97,6 +97,7 @@ export class Forward implements Plugin {
     let i = 0;
     let fails = 0;
     let attempts = 0;
+    let failovers = 0;
     let upstreamErr: Error | null = null;
 
     let passFailed = true;
@@ -157,7 +158,9 @@ export class Forward implements Plugin {
       }
 
       passFailed = false;
-      if (cfg.failoverRcodes.includes(res.rcode) && fails < n) {
+      if (cfg.failoverRcodes.includes(res.rcode) && fails < n && ++failovers < n) {
+        // Once every upstream gave a failover rcode the last reply goes out (CoreDNS would start
+        // over with the first upstream until the deadline).
         fails++;
         continue;
       }

@@ -6,7 +6,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { ExchangeHooks, ExchangeTarget } from './udp.js';
-import { netError, sysErrorText, TransportStopped } from './udp.js';
+import { netError, sysErrorText } from './udp.js';
 
 export interface StreamTarget extends ExchangeTarget {
   /** Present for DoT upstreams. */
@@ -190,4 +190,3 @@ export class StreamPool {
   }
 }
 
-export { TransportStopped };

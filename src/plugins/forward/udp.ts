@@ -75,8 +75,13 @@ export function udpExchange(
       if (accept(m)) finish(null, m);
       else hooks.dropped();
     });
-    sock.connect(t.port, t.host, () => {
+    // The callback gets the error when the address cannot be connected to (types say otherwise).
+    (sock.connect as (port: number, host: string, cb: (err?: Error) => void) => void)(t.port, t.host, (cerr) => {
       if (done) return;
+      if (cerr) {
+        finish(netError('dial', 'udp', null, remote, sysErrorText(cerr as NodeJS.ErrnoException)));
+        return;
+      }
       const a = sock.address();
       local = endpoint(a.address, a.port);
       sock.send(msg, (err) => {

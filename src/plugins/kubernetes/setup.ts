@@ -3,6 +3,7 @@
 
 import * as os from 'node:os';
 
+import type { Informer } from '../../informer/types.js';
 import type { Directive } from '../../corefile/types.js';
 import type { Plugin, SetupContext } from '../types.js';
 import { parseKubernetesConfig } from './config.js';
@@ -29,6 +30,12 @@ export function boundIPs(bind: string[]): ParsedIP[] {
 export interface KubernetesPlugin extends Plugin {
   readonly config: KubernetesConfig;
   readonly view: ClusterView;
+  /** The shared informer (k8s_external reads Services from it). */
+  readonly informer: Informer;
+  /** The plugin's zones, primary first (autopath builds search paths from them). */
+  readonly zones: string[];
+  /** Namespace of the pod with this IP (`pods verified` only), for autopath @kubernetes. */
+  podNamespaceByIP(ip: string): string | undefined;
 }
 
 export async function setupKubernetes(d: Directive, ctx: SetupContext): Promise<KubernetesPlugin> {
@@ -57,6 +64,15 @@ export async function setupKubernetes(d: Directive, ctx: SetupContext): Promise<
     name: 'kubernetes',
     config: cfg,
     view,
+    // Used by k8s_external (services with external IPs) and autopath @kubernetes.
+    informer,
+    zones: cfg.zones,
+    podNamespaceByIP: (ip: string) => {
+      // CoreDNS's autopath only knows the client's pod with `pods verified` (a pod watch).
+      if (cfg.podMode !== 'verified') return undefined;
+      for (const p of informer.pods.byIndex('ip', ip)) if (!p.hostNetwork && !p.deleting) return p.namespace;
+      return undefined;
+    },
     handle: (req, next) => handler.handle(req, next),
     ready: () => informer.synced,
     start: () => {

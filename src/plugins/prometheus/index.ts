@@ -54,6 +54,13 @@ function checkAddress(addr: string): string | null {
   return null;
 }
 
+/** coredns_plugin_enabled for a configuration that starts serving: one series per plugin with a
+ *  DNS handler in each block (CoreDNS lists the same set; reload, bind, health... are not listed). */
+export function markEnabledPlugins(inst: { blocks: { server: string; zones: string[]; plugins: Plugin[] }[] }): void {
+  resetPluginsEnabled();
+  for (const b of inst.blocks) markPluginsEnabled(b.server, b.zones, b.plugins.filter((p) => p.handle).map((p) => p.name));
+}
+
 export interface PrometheusPlugin extends Plugin {
   /** Port the /metrics listener bound (tests use `127.0.0.1:0`); undefined before start(). */
   port(): number | undefined;

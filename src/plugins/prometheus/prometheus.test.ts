@@ -7,7 +7,7 @@ import { makeRequest } from '../../dns/request.js';
 import { parseQuery } from '../../dns/query.js';
 import { RCODE, typeNumber } from '../../dns/constants.js';
 import { encodeResponse } from '../../dns/wire.js';
-import { m, registry } from '../../metrics/registry.js';
+import { bindCounter, bindHistogram, m, registry } from '../../metrics/registry.js';
 import type { SetupContext } from '../types.js';
 import { markPluginsEnabled, metricsObserver, prometheus, replySize, resetPluginsEnabled, typeLabel, type PrometheusPlugin } from './index.js';
 
@@ -96,6 +96,25 @@ describe('reply size without a second encoding', () => {
     const limit = req.proto === 'tcp' ? 65535 : req.edns ? Math.max(512, req.edns.udpSize) : 512;
     const wire = encodeResponse({ id: req.id, opcode: 0, rd: req.rd, cd: req.cd, question: req.question, edns: req.edns }, res, limit);
     expect(replySize(req, res)).toBe(wire.length);
+  });
+});
+
+describe('bound metric children', () => {
+  it('fold into the exposition exactly as labels().observe()/inc() would, also after a reset', async () => {
+    const a = { server: 'dns://:31100', zone: '.', view: '', proto: 'udp' };
+    const b = { ...a, server: 'dns://:31101' };
+    const bound = bindHistogram(m.requestSize, a);
+    for (const v of [0, 50, 511, 512, 70000]) { bound.observe(v); m.requestSize.labels(b).observe(v); }
+    const text = await registry.getSingleMetricAsString('coredns_dns_request_size_bytes');
+    const pick = (server: string) => text.split('\n').filter((l) => l.includes(`server="${server}"`)).map((l) => l.replace(server, 'S'));
+    expect(pick(a.server)).toEqual(pick(b.server));
+    expect(pick(a.server)).toContain('coredns_dns_request_size_bytes_count{server="S",zone=".",view="",proto="udp"} 5');
+    const c = bindCounter(m.doRequests, { server: 'dns://:31102', zone: '.', view: '' });
+    c.inc(); c.inc();
+    expect(await value(m.doRequests, { server: 'dns://:31102' })).toBe(2);
+    m.doRequests.reset();
+    c.inc();
+    expect(await value(m.doRequests, { server: 'dns://:31102' })).toBe(1);
   });
 });
 
