@@ -4,13 +4,13 @@
 // resourceVersion after a backoff; 410 Gone relists and replaces the store as a diff. Stores are
 // never cleared because the API is unreachable.
 //
-// The connection comes from @kubernetes/client-node's KubeConfig (kubeconfig files, in-cluster
-// service account, token files, exec plugins, proxies); the requests themselves are plain
-// node:http(s) so that we control streaming, timeouts and cancellation.
+// The connection: see connectionFor (client-node's KubeConfig for kubeconfig files only); the
+// requests themselves are plain node:http(s) so that we control streaming, timeouts and cancellation.
 
 import http from 'node:http';
 import https from 'node:https';
-import { KubeConfig } from '@kubernetes/client-node';
+import { existsSync, readFileSync } from 'node:fs';
+import yaml from 'js-yaml';
 import { Backoff } from './backoff.js';
 import { ConvertError, convertObject, objectKey } from './convert.js';
 import type { Sink, Source } from './source.js';
@@ -53,64 +53,126 @@ function isGone(e: unknown): boolean {
   return e instanceof ApiError && e.code === 410;
 }
 
-/** KubeConfig for the options: kubeconfig file (wins, as in CoreDNS), else endpoint (+tls), else
- *  the in-cluster service account. Throws on unusable configuration. */
-export function kubeConfigFor(opts: InformerOptions): KubeConfig {
-  const kc = new KubeConfig();
+/** How requests reach the API server: its URL and what each request needs (TLS, credentials). */
+export interface Connection {
+  readonly server: string;
+  /** Fill TLS/auth options for one request (called per request: rotated tokens are picked up). */
+  apply(opts: https.RequestOptions): Promise<void>;
+}
+
+const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/**
+ * The connection for the options: kubeconfig file (wins, as in CoreDNS), else endpoint (+tls), else
+ * the in-cluster service account. Throws on unusable configuration.
+ *
+ * Only kubeconfig files go through @kubernetes/client-node's KubeConfig (exec plugins, OIDC, token
+ * files, proxies: everything a kubeconfig may say), and the client is imported only then: loading it
+ * costs ~75 MB of RSS (its generated API models), more than all of kdns's stores for a 10k-Service
+ * cluster. A plain endpoint and the service account need nothing but node:https.
+ */
+export function connectionFor(opts: InformerOptions): Connection {
   if (opts.kubeconfig) {
-    kc.loadFromFile(opts.kubeconfig.file);
-    if (opts.kubeconfig.context) {
-      if (!kc.getContextObject(opts.kubeconfig.context)) {
-        throw new Error(`kubeconfig ${opts.kubeconfig.file}: no context '${opts.kubeconfig.context}'`);
-      }
-      kc.setCurrentContext(opts.kubeconfig.context);
-    }
-    // client-node refuses plain http unless skipTLSVerify is set; there is no TLS to verify there.
-    kc.loadFromOptions({
-      clusters: kc.getClusters().map((c) => (c.server.startsWith('http:') ? { ...c, skipTLSVerify: true } : c)),
-      contexts: kc.getContexts(),
-      users: kc.getUsers(),
-      currentContext: kc.getCurrentContext(),
-    });
-  } else if (opts.endpoint) {
+    const { file, context } = opts.kubeconfig;
+    if (!existsSync(file)) throw new Error(`kubeconfig ${file}: no such file`);
+    return new KubeConfigConnection(file, context);
+  }
+  if (opts.endpoint) {
     const url = new URL(opts.endpoint); // throws on a malformed URL
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`endpoint ${opts.endpoint}: not http(s)`);
-    kc.loadFromClusterAndUser(
-      {
-        name: 'kdns',
-        server: opts.endpoint.replace(/\/+$/, ''),
-        skipTLSVerify: url.protocol === 'http:',
-        ...(opts.tls?.ca ? { caFile: opts.tls.ca } : {}),
+    const tls = opts.tls ?? {};
+    const files = { ca: tls.ca, cert: tls.cert, key: tls.key };
+    for (const f of Object.values(files)) if (f && !existsSync(f)) throw new Error(`tls file ${f}: no such file`);
+    return {
+      server: opts.endpoint.replace(/\/+$/, ''),
+      async apply(o) {
+        if (files.ca) o.ca = readFileSync(files.ca);
+        if (files.cert) o.cert = readFileSync(files.cert);
+        if (files.key) o.key = readFileSync(files.key);
       },
-      {
-        name: 'kdns',
-        ...(opts.tls?.cert ? { certFile: opts.tls.cert } : {}),
-        ...(opts.tls?.key ? { keyFile: opts.tls.key } : {}),
-      },
-    );
-  } else {
-    if (!process.env.KUBERNETES_SERVICE_HOST || !process.env.KUBERNETES_SERVICE_PORT) {
-      throw new Error('no endpoint or kubeconfig given and not running in a cluster (KUBERNETES_SERVICE_HOST unset)');
-    }
-    kc.loadFromCluster();
+    };
   }
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error('kubeconfig has no current cluster');
-  return kc;
+  const host = process.env.KUBERNETES_SERVICE_HOST;
+  const port = process.env.KUBERNETES_SERVICE_PORT;
+  if (!host || !port) {
+    throw new Error('no endpoint or kubeconfig given and not running in a cluster (KUBERNETES_SERVICE_HOST unset)');
+  }
+  const tokenFile = `${SA_DIR}/token`;
+  const caFile = `${SA_DIR}/ca.crt`;
+  if (!existsSync(tokenFile)) throw new Error(`in-cluster credentials missing: ${tokenFile}`);
+  return {
+    server: `https://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    async apply(o) {
+      // The kubelet rotates the projected token; read it per request as client-go does.
+      o.ca = readFileSync(caFile);
+      o.headers = { ...(o.headers ?? {}), Authorization: `Bearer ${readFileSync(tokenFile, 'utf8').trim()}` };
+    },
+  };
+}
+
+class KubeConfigConnection implements Connection {
+  readonly server: string;
+  private kc: Promise<import('@kubernetes/client-node').KubeConfig> | null = null;
+
+  constructor(
+    private readonly file: string,
+    private readonly context?: string,
+  ) {
+    // The server URL is needed before the first request (logs, identity); read it cheaply.
+    this.server = peekKubeconfigServer(file, context);
+  }
+
+  private load() {
+    this.kc ??= import('@kubernetes/client-node').then(({ KubeConfig }) => {
+      const kc = new KubeConfig();
+      kc.loadFromFile(this.file);
+      if (this.context) {
+        if (!kc.getContextObject(this.context)) throw new Error(`kubeconfig ${this.file}: no context '${this.context}'`);
+        kc.setCurrentContext(this.context);
+      }
+      // client-node refuses plain http unless skipTLSVerify is set; there is no TLS to verify there.
+      kc.loadFromOptions({
+        clusters: kc.getClusters().map((c) => (c.server.startsWith('http:') ? { ...c, skipTLSVerify: true } : c)),
+        contexts: kc.getContexts(),
+        users: kc.getUsers(),
+        currentContext: kc.getCurrentContext(),
+      });
+      if (!kc.getCurrentCluster()) throw new Error('kubeconfig has no current cluster');
+      return kc;
+    });
+    return this.kc;
+  }
+
+  async apply(o: https.RequestOptions): Promise<void> {
+    const kc = await this.load();
+    await kc.applyToHTTPSOptions(o);
+  }
+}
+
+/** The current (or named) context's cluster server from a kubeconfig, without client-node. */
+function peekKubeconfigServer(file: string, context?: string): string {
+  const doc = yaml.load(readFileSync(file, 'utf8')) as any;
+  const ctxName = context ?? doc?.['current-context'];
+  const ctx = (doc?.contexts ?? []).find((c: any) => c?.name === ctxName);
+  if (!ctx) throw new Error(context ? `kubeconfig ${file}: no context '${context}'` : `kubeconfig ${file}: no current context`);
+  const cl = (doc?.clusters ?? []).find((c: any) => c?.name === ctx.context?.cluster);
+  const server = cl?.cluster?.server;
+  if (typeof server !== 'string' || !server) throw new Error(`kubeconfig ${file}: context '${ctxName}' has no cluster server`);
+  return server.replace(/\/+$/, '');
 }
 
 class ApiClient {
   readonly server: string;
 
-  constructor(private readonly kc: KubeConfig) {
-    this.server = kc.getCurrentCluster()!.server.replace(/\/+$/, '');
+  constructor(private readonly conn: Connection) {
+    this.server = conn.server;
   }
 
   /** Starts a GET; resolves with the response once headers arrived. `signal` aborts it at any time. */
   async open(path: string, query: Record<string, string>, signal: AbortSignal): Promise<http.IncomingMessage> {
     // Per request, so rotated service-account tokens and exec credentials are picked up.
     const opts: https.RequestOptions = {};
-    await this.kc.applyToHTTPSOptions(opts);
+    await this.conn.apply(opts);
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
     const mod = url.protocol === 'https:' ? https : http;
@@ -429,7 +491,7 @@ export class ApiSource implements Source {
     opts: InformerOptions,
     private readonly sink: Sink,
   ) {
-    this.client = new ApiClient(kubeConfigFor(opts));
+    this.client = new ApiClient(connectionFor(opts));
     this.selectors = { labels: opts.labelSelector, namespaces: opts.namespaceLabelSelector };
   }
 
