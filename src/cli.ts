@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// kdns command line: flags as CoreDNS (-conf, -dns.port/-p, -version, -plugins, -quiet), then
-// start the server and wire signals. Nothing else lives here.
+// kdns command line: flags as CoreDNS (-conf, -dns.port/-p, -version, -plugins, -quiet) and
+// -workers, then start the server and wire signals. Nothing else lives here; `-workers N` with N > 1
+// runs this same file as the cluster primary and in every worker (src/server/workers.ts).
 
+import cluster from 'node:cluster';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { KdnsServer, DEFAULT_COREFILE } from './server/server.js';
@@ -11,6 +13,7 @@ import { VERSION, REVISION, RUNTIME } from './version.js';
 import { ConfigError } from './corefile/types.js';
 import { recordReload } from './plugins/reload/index.js';
 import { metricsObserver, markEnabledPlugins } from './plugins/prometheus/index.js';
+import { listenLines, resolveWorkers, runPrimary, runWorker, workerInformers } from './server/workers.js';
 
 interface Flags {
   conf: string;
@@ -19,13 +22,15 @@ interface Flags {
   version: boolean;
   plugins: boolean;
   quiet: boolean;
+  /** Socket worker processes; 1 = this process serves (default), 0 = one per available CPU. */
+  workers: number;
 }
 
 const BOOL_FLAGS = new Set(['version', 'plugins', 'quiet']);
-const VALUE_FLAGS = new Set(['conf', 'dns.port', 'p', 'pidfile', 'log']);
+const VALUE_FLAGS = new Set(['conf', 'dns.port', 'p', 'pidfile', 'log', 'workers']);
 
 export function parseFlags(argv: string[]): Flags {
-  const f: Flags = { conf: 'Corefile', confGiven: false, port: 53, version: false, plugins: false, quiet: false };
+  const f: Flags = { conf: 'Corefile', confGiven: false, port: 53, version: false, plugins: false, quiet: false, workers: 1 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (!a.startsWith('-')) throw new Error(`unexpected argument "${a}"`);
@@ -55,6 +60,10 @@ export function parseFlags(argv: string[]): Flags {
       const n = Number(value);
       if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`invalid value "${value}" for flag -${name}: not a port`);
       f.port = n;
+    } else if (name === 'workers') {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 0) throw new Error(`invalid value "${value}" for flag -${name}: not a number of workers`);
+      f.workers = n;
     }
   }
   return f;
@@ -65,11 +74,11 @@ async function main(): Promise<number> {
   try {
     flags = parseFlags(process.argv.slice(2));
   } catch (e) {
-    process.stderr.write(`${(e as Error).message}\nUsage: kdns [-conf FILE] [-dns.port PORT] [-version] [-plugins] [-quiet]\n`);
+    process.stderr.write(`${(e as Error).message}\nUsage: kdns [-conf FILE] [-dns.port PORT] [-version] [-plugins] [-quiet] [-workers N]\n`);
     return 2;
   }
   if (flags.version) {
-    process.stdout.write(`kdns-${VERSION}\n${process.platform}/${process.arch}, ${RUNTIME}${REVISION ? `, ${REVISION}` : ''}\n`);
+    process.stdout.write(versionText());
     return 0;
   }
   if (flags.plugins) {
@@ -86,6 +95,11 @@ async function main(): Promise<number> {
     }
     corefileText = DEFAULT_COREFILE;
   }
+  const workers = resolveWorkers(flags.workers);
+  if (cluster.isPrimary && workers > 1) {
+    process.env.KDNS_DEFAULT_PORT = String(flags.port);
+    return runPrimary({ workers, log, quiet: flags.quiet, banner: (lines) => lines.map((l) => `${l}\n`).join('') + versionText() });
+  }
   const server = new KdnsServer({
     corefile: conf,
     corefileText,
@@ -94,8 +108,12 @@ async function main(): Promise<number> {
     log,
     observer: metricsObserver,
     onActivate: markEnabledPlugins,
+    ...(cluster.isWorker ? { informers: workerInformers(log), exclusiveBind: false } : {}),
   });
   process.env.KDNS_DEFAULT_PORT = String(flags.port);
+  if (cluster.isWorker) {
+    return runWorker(server, { log, reload: () => void reloadNow(server, log), started: () => recordReload({ hash: server.hash }) });
+  }
   try {
     await server.start();
   } catch (e) {
@@ -106,9 +124,8 @@ async function main(): Promise<number> {
   }
   recordReload({ hash: server.hash });
   if (!flags.quiet) {
-    const inst = server.instance!;
-    for (const b of inst.blocks) for (const z of b.zones) process.stdout.write(`${z}:${b.port}\n`);
-    process.stdout.write(`kdns-${VERSION}\n${process.platform}/${process.arch}, ${RUNTIME}${REVISION ? `, ${REVISION}` : ''}\n`);
+    for (const l of listenLines(server)) process.stdout.write(`${l}\n`);
+    process.stdout.write(versionText());
   }
   let stopping = false;
   const stop = async (sig: string) => {
@@ -125,6 +142,10 @@ async function main(): Promise<number> {
   process.on('SIGUSR1', () => void reloadNow(server, log));
   server.process.requestReload = () => void reloadNow(server, log);
   return -1;
+}
+
+function versionText(): string {
+  return `kdns-${VERSION}\n${process.platform}/${process.arch}, ${RUNTIME}${REVISION ? `, ${REVISION}` : ''}\n`;
 }
 
 let reloading = false;

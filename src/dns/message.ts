@@ -2,6 +2,8 @@
 // The server parses a query once (src/dns/query.ts) and encodes a reply once (src/dns/wire.ts);
 // plugins only see these objects.
 
+import type { FastMark, FastReplay, QuickQuery } from '../server/fastpath.js';
+
 /** A resource record. `type`/`class` are mnemonics ('A', 'IN'); `data` has the dns-packet shape
  *  for that type (A/AAAA: address string; CNAME/PTR/NS: name string; SRV: {priority, weight,
  *  port, target}; SOA: {mname, rname, serial, refresh, retry, expire, minimum}; TXT: string or
@@ -74,6 +76,14 @@ export interface DnsRequest {
    *  use it instead of encoding the reply themselves). Compose, do not overwrite:
    *  `const prev = req.onWrite; req.onWrite = (r, n) => { prev?.(r, n); mine(r, n); }`. */
   onWrite?: (res: DnsResponse, size: number) => void;
+  /** Set when a plugin that is not `fastAware` saw the query: its reply is never reused. */
+  noFast?: boolean;
+  /** Side effects to repeat when this reply is served again from the fast path (metrics). */
+  fastReplays?: FastReplay[];
+  /** loadbalance was on the path: shuffle A/AAAA records of a reused reply. */
+  fastShuffle?: boolean;
+  /** The query's fast-path key, when it has the plain shape the fast path handles. */
+  fastQuery?: QuickQuery | null;
 }
 
 export interface DnsResponse {
@@ -96,6 +106,8 @@ export interface DnsResponse {
   question?: Question;
   /** Do not send anything (the query is dropped, e.g. a reply that must not be answered). */
   drop?: boolean;
+  /** This reply may be reused for identical queries (see src/server/fastpath.ts). */
+  fast?: FastMark;
 }
 
 export function emptyResponse(rcode: number, plugin?: string): DnsResponse {

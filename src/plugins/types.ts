@@ -13,6 +13,9 @@ export interface Plugin {
   name: string;
   /** DNS handler; omitted by plugins that only run something beside the server (health, ready, reload). */
   handle?(req: DnsRequest, next: Handler): Result;
+  /** The plugin is safe on the answer fast path: it either has no per-query side effect or leaves
+   *  a replay in `req.fastReplays` (see src/server/fastpath.ts). Others see every query. */
+  fastAware?: boolean;
   /** Readiness for the `ready` plugin; plugins without it are not asked. */
   ready?(): boolean;
   /** Called once the whole config is set up and listeners are bound (start HTTP servers, probes). */

@@ -10,6 +10,7 @@ import { encodeResponse, type ReplyHeader } from '../dns/wire.js';
 import type { ListenerGroup } from './instance.js';
 import { matchZone } from './instance.js';
 import type { Logger } from '../plugins/types.js';
+import type { QuickQuery } from './fastpath.js';
 
 export interface Transport {
   proto: Proto;
@@ -49,7 +50,7 @@ function normaliseAddress(a: string): { addr: string; family: 1 | 2 } {
 }
 
 /** Handle one message. Returns the reply bytes, null to send nothing, or a promise of either. */
-export function dispatch(ctx: DispatchContext, raw: Buffer, t: Transport): Buffer | null | Promise<Buffer | null> {
+export function dispatch(ctx: DispatchContext, raw: Buffer, t: Transport, fq: QuickQuery | null = null): Buffer | null | Promise<Buffer | null> {
   let p: ParsedQuery;
   try {
     p = parseQuery(raw);
@@ -91,6 +92,7 @@ export function dispatch(ctx: DispatchContext, raw: Buffer, t: Transport): Buffe
     server: group?.server ?? `dns://:${t.localPort}`,
     zone: '.',
     start: process.hrtime.bigint(),
+    fastQuery: fq,
   };
   const maxSize = t.proto === 'tcp' ? 65535 : p.edns ? Math.max(512, p.edns.udpSize) : 512;
   const h = hdr(p);
@@ -140,6 +142,9 @@ function finish(ctx: DispatchContext, req: DnsRequest, h: ReplyHeader, res: DnsR
     } catch (e) {
       ctx.log.error(`onWrite: ${(e as Error).message}`);
     }
+  }
+  if (res.fast && req.fastQuery && !req.noFast && !res.error) {
+    ctx.group()?.fast.store(req.fastQuery, out, res.fast, !!req.fastShuffle, req.fastReplays ?? []);
   }
   return out;
 }

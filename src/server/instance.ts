@@ -8,6 +8,7 @@ import { emptyResponse } from '../dns/message.js';
 import { RCODE } from '../dns/constants.js';
 import type { Handler, Plugin, PluginDefinition, ProcessContext, Result, SetupContext, Logger } from '../plugins/types.js';
 import { pluginRank, REPEATABLE } from '../plugins/order.js';
+import { FastCache } from './fastpath.js';
 import type { Informers } from '../informer/types.js';
 
 export interface Block {
@@ -32,6 +33,8 @@ export interface ListenerGroup {
   /** Zone -> block, for longest-suffix routing. */
   zones: Map<string, Block>;
   anyClass: boolean;
+  /** Reusable replies of this listener's blocks. */
+  fast: FastCache;
 }
 
 export interface InstanceDeps {
@@ -60,7 +63,12 @@ export function buildChain(plugins: Plugin[]): Handler {
     if (!p.handle) continue;
     const after = next;
     const handle = p.handle.bind(p);
-    next = (req: DnsRequest): Result => handle(req, after);
+    next = p.fastAware
+      ? (req: DnsRequest): Result => handle(req, after)
+      : (req: DnsRequest): Result => {
+          req.noFast = true;
+          return handle(req, after);
+        };
   }
   return next;
 }
@@ -111,7 +119,7 @@ export class Instance {
         const gkey = `${b.bind.join(',')}|${b.port}`;
         let g = inst.groups.get(gkey);
         if (!g) {
-          g = { port: b.port, bind: b.bind, server: b.server, zones: new Map(), anyClass: false };
+          g = { port: b.port, bind: b.bind, server: b.server, zones: new Map(), anyClass: false, fast: new FastCache() };
           inst.groups.set(gkey, g);
         }
         for (const z of b.zones) g.zones.set(z, b);

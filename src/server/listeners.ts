@@ -4,6 +4,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { dispatch, type DispatchContext, type Transport } from './dispatch.js';
+import { quickQuery } from './fastpath.js';
 
 export interface ListenerOptions {
   host: string; // '' = all interfaces
@@ -14,10 +15,14 @@ export interface ListenerOptions {
   maxTcpConnections?: number;
   /** Most queries one TCP connection may have in flight before reading pauses. */
   maxTcpPipeline?: number;
+  /** Bind the sockets ourselves (default). false in `-workers` mode: a cluster worker's binds
+   *  then go through the primary, so every worker serves one shared UDP socket and the primary
+   *  hands out TCP connections. */
+  exclusive?: boolean;
 }
 
 export class Listener {
-  udp: dgram.Socket | null = null;
+  udp: dgram.Socket[] = [];
   tcp: net.Server | null = null;
   private conns = new Set<net.Socket>();
   udpPort = 0;
@@ -35,29 +40,53 @@ export class Listener {
 
   private async startUdp(): Promise<void> {
     const { host } = this.opts;
-    const type = host === '' ? 'udp6' : net.isIPv6(host) ? 'udp6' : 'udp4';
-    const open = (t: 'udp4' | 'udp6', addr: string | undefined) =>
+    const open = (t: 'udp4' | 'udp6', addr: string, port: number) =>
       new Promise<dgram.Socket>((resolve, reject) => {
-        const s = dgram.createSocket({ type: t, reuseAddr: false, ipv6Only: false });
+        // All interfaces: one IPv4 and one IPv6-only socket rather than one dual-stack socket, so
+        // IPv4 clients are plain a.b.c.d addresses (Node validates the address on every send, and
+        // the IPv4 check is far cheaper than the IPv6 one for ::ffff:a.b.c.d).
+        const s = dgram.createSocket({ type: t, reuseAddr: false, ipv6Only: t === 'udp6' && host === '' });
         s.once('error', reject);
-        s.bind({ port: this.opts.port, address: addr, exclusive: true }, () => {
+        s.bind({ port, address: addr, exclusive: this.opts.exclusive ?? true }, () => {
           s.off('error', reject);
           resolve(s);
         });
       });
-    let sock: dgram.Socket;
-    try {
-      sock = await open(type, host === '' ? '::' : host);
-    } catch (e) {
-      if (host !== '') throw e;
-      // No IPv6 on this machine: fall back to IPv4 only.
-      sock = await open('udp4', '0.0.0.0');
+    if (host !== '') {
+      this.serveUdp(await open(net.isIPv6(host) ? 'udp6' : 'udp4', host, this.opts.port));
+    } else {
+      const v4 = await open('udp4', '0.0.0.0', this.opts.port);
+      this.serveUdp(v4);
+      try {
+        this.serveUdp(await open('udp6', '::', v4.address().port));
+      } catch {
+        // No IPv6 on this machine (or the port is taken there): serve IPv4 only.
+      }
     }
-    this.udp = sock;
-    this.udpPort = sock.address().port;
+    this.udpPort = this.udp[0].address().port;
+  }
+
+  private serveUdp(sock: dgram.Socket) {
+    this.udp.push(sock);
     const local = sock.address();
+    const v6 = local.family === 'IPv6';
+    const send = (b: Buffer, port: number, address: string) => {
+      try {
+        sock.send(b, port, address);
+      } catch {
+        // Socket closed during shutdown.
+      }
+    };
     sock.on('error', (e) => this.ctx.log.error(`udp socket error: ${e.message}`));
     sock.on('message', (msg, rinfo) => {
+      const fq = quickQuery(msg, false, v6 && !rinfo.address.startsWith('::ffff:'));
+      if (fq) {
+        const hit = this.ctx.group()?.fast.serve(msg, fq, fq.udpSize > 512 ? fq.udpSize : 512, process.hrtime.bigint());
+        if (hit) {
+          send(hit, rinfo.port, rinfo.address);
+          return;
+        }
+      }
       const t: Transport = {
         proto: 'udp',
         remoteAddress: rinfo.address,
@@ -67,28 +96,18 @@ export class Listener {
       };
       let out;
       try {
-        out = dispatch(this.ctx, msg, t);
+        out = dispatch(this.ctx, msg, t, fq);
       } catch (e) {
         this.ctx.log.error(`udp dispatch: ${(e as Error).stack}`);
         return;
       }
       if (out === null) return;
       if (out instanceof Promise) {
-        out.then((b) => b && this.sendUdp(b, rinfo.port, rinfo.address), (e) => this.ctx.log.error(`udp dispatch: ${e}`));
+        out.then((b) => b && send(b, rinfo.port, rinfo.address), (e) => this.ctx.log.error(`udp dispatch: ${e}`));
       } else {
-        this.sendUdp(out, rinfo.port, rinfo.address);
+        send(out, rinfo.port, rinfo.address);
       }
     });
-  }
-
-  private sendUdp(b: Buffer, port: number, address: string) {
-    const s = this.udp;
-    if (!s) return;
-    try {
-      s.send(b, port, address);
-    } catch {
-      // Socket closed during shutdown.
-    }
   }
 
   private async startTcp(): Promise<void> {
@@ -97,7 +116,7 @@ export class Listener {
     const { host } = this.opts;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ port: this.opts.port || this.udpPort, host: host === '' ? undefined : host, exclusive: true }, () => {
+      server.listen({ port: this.opts.port || this.udpPort, host: host === '' ? undefined : host, exclusive: this.opts.exclusive ?? true }, () => {
         server.off('error', reject);
         resolve();
       });
@@ -121,6 +140,7 @@ export class Listener {
       localAddress: c.localAddress ?? '',
       localPort: c.localPort ?? 0,
     };
+    const v6 = (c.remoteAddress ?? '').includes(':') && !(c.remoteAddress ?? '').startsWith('::ffff:');
     const write = (b: Buffer | null) => {
       if (!b || c.destroyed) return;
       const len = Buffer.allocUnsafe(2);
@@ -134,9 +154,17 @@ export class Listener {
         if (buf.length < 2 + n) break;
         const msg = Buffer.from(buf.subarray(2, 2 + n));
         buf = buf.subarray(2 + n);
+        const fq = quickQuery(msg, true, v6);
+        if (fq) {
+          const hit = this.ctx.group()?.fast.serve(msg, fq, 65535, process.hrtime.bigint());
+          if (hit) {
+            write(hit);
+            continue;
+          }
+        }
         let out;
         try {
-          out = dispatch(this.ctx, msg, t);
+          out = dispatch(this.ctx, msg, t, fq);
         } catch (e) {
           this.ctx.log.error(`tcp dispatch: ${(e as Error).stack}`);
           continue;
@@ -161,9 +189,9 @@ export class Listener {
   }
 
   async close(): Promise<void> {
-    const u = this.udp;
-    this.udp = null;
-    if (u) await new Promise<void>((r) => u.close(() => r()));
+    const socks = this.udp;
+    this.udp = [];
+    for (const u of socks) await new Promise<void>((r) => u.close(() => r()));
     const t = this.tcp;
     this.tcp = null;
     for (const c of this.conns) c.destroy();

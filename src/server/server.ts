@@ -27,6 +27,8 @@ export interface ServerOptions {
   log: Logger;
   informers?: Informers;
   observer?: DispatchObserver;
+  /** false: DNS sockets are bound through the cluster primary (`-workers`; see Listener). */
+  exclusiveBind?: boolean;
   /** Called when an instance starts serving (first start and every reload): metrics of the
    *  configuration, e.g. coredns_plugin_enabled. */
   onActivate?: (inst: Instance) => void;
@@ -96,7 +98,7 @@ export class KdnsServer {
         const key = `${host}|${g.port}`;
         wanted.add(key);
         if (!this.listeners.has(key)) {
-          const l = new Listener({ host, port: g.port }, {
+          const l = new Listener({ host, port: g.port, exclusive: this.opts.exclusiveBind }, {
             group: () => this.groupsByKey.get(key),
             log: this.opts.log,
             observer: this.opts.observer ?? {},

@@ -9,7 +9,6 @@ import { m } from '../../metrics/registry.js';
 import type { Handler } from '../types.js';
 import { Cache } from './cache.js';
 import { parseCacheDirective } from './config.js';
-import { parseGoDuration } from './duration.js';
 
 function directive(args: string[], block: string[][] | null = null): Directive {
   const at = { file: 'Corefile', line: 3 };
@@ -145,14 +144,6 @@ describe('cache setup', () => {
   ] as [string[], string[][] | null, string][])('rejects %j %j with file:line', (args, block, msg) => {
     expect(() => parseCacheDirective(directive(args, block), ['.'])).toThrow(msg);
     expect(() => parseCacheDirective(directive(args, block), ['.'])).toThrow(/^Corefile:\d+ - Error during parsing: plugin\/cache: /);
-  });
-
-  it('parses Go durations', () => {
-    expect(parseGoDuration('1h30m')).toBe(5_400_000);
-    expect(parseGoDuration('500ms')).toBe(500);
-    expect(parseGoDuration('1.5s')).toBe(1500);
-    expect(parseGoDuration('0')).toBe(0);
-    expect(parseGoDuration('5')).toBeNull();
   });
 });
 

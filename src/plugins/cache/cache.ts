@@ -4,6 +4,7 @@
 //   * hits are authoritative, carry the TTL counted down from that duration and the current question;
 //   * prefetch and serve_stale refresh in the background through the rest of the chain.
 
+import type { FastMark, FastReplay } from '../../server/fastpath.js';
 import { LRUCache } from 'lru-cache';
 import type { DnsRequest, DnsResponse, RR } from '../../dns/message.js';
 import { RCODE } from '../../dns/constants.js';
@@ -31,6 +32,8 @@ export interface Entry {
   refreshing: boolean;
   memoTtl: number;
   memo: [RR[], RR[], RR[]] | null;
+  /** Fast-path mark, made once per entry. */
+  mark: FastMark | null;
 }
 
 /** Milliseconds; injectable for tests. */
@@ -51,6 +54,10 @@ interface Metrics {
   evictDenial: Inc;
   entriesSuccess: Settable;
   entriesDenial: Settable;
+  /** What a request counts, for replies served again by the fast path. */
+  replayMiss: FastReplay;
+  replaySuccessHit: FastReplay;
+  replayDenialHit: FastReplay;
 }
 
 function withTtl(rrs: RR[], ttl: number): RR[] {
@@ -83,6 +90,9 @@ export class Cache {
   private readonly metrics = new Map<string, Metrics>();
   /** Server label of the current store/evict (lru-cache's dispose has no context of its own). */
   private current: Metrics | null = null;
+  private lastDenialHit: Entry | null = null;
+  /** Hits may be reused by the fast path only when nothing else depends on seeing them. */
+  private readonly reuseHits: boolean;
 
   constructor(
     readonly cfg: CacheConfig,
@@ -90,6 +100,8 @@ export class Cache {
     private readonly now: Clock = Date.now,
   ) {
     this.zonesLabel = cfg.zones.join(',');
+    // Prefetch counts hits; serve_stale refreshes on hits past expiry: both need every query.
+    this.reuseHits = cfg.prefetch.amount <= 0 && cfg.staleUpTo <= 0 && !cfg.verifyStale;
     this.success = new LRUCache<string, Entry>({
       max: cfg.success.capacity,
       dispose: (_v, _k, reason) => { if (reason === 'evict') this.current?.evictSuccess.inc(); },
@@ -116,7 +128,14 @@ export class Cache {
         evictDenial: bindCounter(m.cacheEvictions, { ...base, type: 'denial' }),
         entriesSuccess: m.cacheEntries.labels({ ...base, type: 'success' }),
         entriesDenial: m.cacheEntries.labels({ ...base, type: 'denial' }),
+        replayMiss: () => {},
+        replaySuccessHit: () => {},
+        replayDenialHit: () => {},
       };
+      const mmm = mm;
+      mm.replayMiss = () => { mmm.requests.inc(); mmm.misses.inc(); };
+      mm.replaySuccessHit = () => { mmm.requests.inc(); mmm.hitsSuccess.inc(); };
+      mm.replayDenialHit = () => { mmm.requests.inc(); mmm.hitsDenial.inc(); };
       this.metrics.set(server, mm);
     }
     return mm;
@@ -141,7 +160,12 @@ export class Cache {
     let now = this.now();
     mm.requests.inc();
     const e = this.lookup(key, now, mm);
-    if (!e) return this.fetch(req, next, key, mm);
+    if (!e) {
+      // Replayed when the reply is served again from the fast path: the same request + miss.
+      (req.fastReplays ??= []).push(mm.replayMiss);
+      return this.fetch(req, next, key, mm);
+    }
+    (req.fastReplays ??= []).push(e === this.lastDenialHit ? mm.replayDenialHit : mm.replaySuccessHit);
 
     let ttl = Cache.ttl(e, now);
     if (ttl < 0) {
@@ -165,7 +189,7 @@ export class Cache {
       return ttl > 0 || (stale > 0 && -ttl < stale);
     };
     const n = this.denial.size > 0 ? this.denial.get(key) : undefined;
-    if (n && usable(n)) { mm.hitsDenial.inc(); return n; }
+    if (n && usable(n)) { mm.hitsDenial.inc(); this.lastDenialHit = n; return n; }
     const p = this.success.get(key);
     if (p && usable(p)) { mm.hitsSuccess.inc(); return p; }
     mm.misses.inc();
@@ -189,7 +213,9 @@ export class Cache {
       e.memoTtl = ttl;
     }
     const [an, ns, ar] = e.memo;
+    const fast = this.reuseHits && ttl > 0 ? this.markOf(e) : undefined;
     return {
+      fast,
       rcode: e.rcode,
       aa: true,
       ra: e.ra,
@@ -200,6 +226,15 @@ export class Cache {
       additionals: ar.slice(),
       plugin: 'cache',
     };
+  }
+
+  /** Fast-path mark for an entry: valid until it expires, TTLs counted down as hits would be. */
+  private markOf(e: Entry): FastMark {
+    if (!e.mark) {
+      const keep = this.cfg.keepTtl;
+      e.mark = { until: e.stored + e.origTtl * 1000, ttlAt: keep ? () => e.origTtl : (now) => Cache.ttl(e, now) };
+    }
+    return e.mark;
   }
 
   /** Miss: ask the rest of the chain, store the reply if it qualifies, rewrite its TTLs. */
@@ -267,10 +302,11 @@ export class Cache {
     else duration = clampTtl(minimalTtl(res, kind), this.cfg.success.minTtl, this.cfg.success.maxTtl);
 
     const storable = !res.tc && kind !== 'other' && kind !== 'meta';
+    let stored: Entry | null = null;
     if (storable && duration > 0) {
       const rq = res.question;
       if (!rq || (rq.lname === q.lname && rq.qtype === q.qtype && rq.qclass === q.qclass)) {
-        this.store(q.lname, key, res, kind, duration, prefetch, mm);
+        stored = this.store(q.lname, key, res, kind, duration, prefetch, mm);
       } else {
         mm.drops.inc();
       }
@@ -284,13 +320,16 @@ export class Cache {
     };
     // Keep AD only for clients that can use it (DO) or asked for it (RFC 6840 5.7-5.8).
     if (!req.edns?.do && !req.ad) out.ad = false;
+    // Stored: later copies count down from the entry. Not stored: the producer's mark stands (the
+    // TTL rewrite above is a pure function of its reply).
+    if (stored) out.fast = this.reuseHits ? this.markOf(stored) : undefined;
     return out;
   }
 
-  private store(lname: string, key: string, res: DnsResponse, kind: ReplyKind, duration: number, prefetch: boolean, mm: Metrics) {
+  private store(lname: string, key: string, res: DnsResponse, kind: ReplyKind, duration: number, prefetch: boolean, mm: Metrics): Entry | null {
     const positive = kind === 'noerror' || kind === 'delegation';
     const except = positive ? this.cfg.successExcept : this.cfg.denialExcept;
-    if (except.length && matchZones(except, lname) !== null) return;
+    if (except.length && matchZones(except, lname) !== null) return null;
     const e: Entry = {
       rcode: res.rcode,
       ra: !!res.ra,
@@ -305,6 +344,7 @@ export class Cache {
       refreshing: false,
       memoTtl: -1,
       memo: null,
+      mark: null,
     };
     this.current = mm;
     try {
@@ -320,6 +360,7 @@ export class Cache {
     }
     mm.entriesSuccess.set(this.success.size);
     mm.entriesDenial.set(this.denial.size);
+    return e;
   }
 
   close(): void {

@@ -4,7 +4,7 @@
 import type { Directive, Token } from '../../corefile/types.js';
 import { configErrorAt } from '../../corefile/types.js';
 import { zonesFromHost } from '../../corefile/keys.js';
-import { parseGoDuration } from './duration.js';
+import { parseGoDuration } from '../../corefile/duration.js';
 
 export interface TtlBounds {
   /** Entries this cache holds (CoreDNS's 256 shards, each at least 4 entries). */

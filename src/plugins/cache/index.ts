@@ -14,6 +14,7 @@ export const cache: PluginDefinition = {
     const c = new Cache(cfg, ctx.log);
     return {
       name: 'cache',
+      fastAware: true,
       handle: (req, next) => c.handle(req, next),
       close: () => c.close(),
     };

@@ -9,7 +9,7 @@ import type { DnsRequest, DnsResponse } from '../../dns/message.js';
 import { emptyResponse } from '../../dns/message.js';
 import { RCODE } from '../../dns/constants.js';
 import type { Handler, Logger, Plugin, PluginDefinition, Result } from '../types.js';
-import { parseDuration, formatDuration } from '../reload/duration.js';
+import { parseDuration, formatDuration } from '../../corefile/duration.js';
 
 type Level = 'error' | 'warn' | 'info' | 'debug';
 
@@ -89,6 +89,8 @@ function parseConsolidate(d: Directive): Pattern {
 
 export class ErrorsPlugin implements Plugin {
   readonly name = 'errors';
+  /** Only replies without an error are reused, and those need no logging. */
+  readonly fastAware = true;
   private stopped = false;
 
   constructor(

@@ -5,7 +5,6 @@ import path from 'node:path';
 import { parseCorefile } from '../../corefile/parser.js';
 import { ConfigError } from '../../corefile/types.js';
 import { parseForward, parseHostPort } from './config.js';
-import { parseGoDuration } from './duration.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'kdns-forward-'));
 const corefile = path.join(dir, 'Corefile');
@@ -132,14 +131,6 @@ describe('forward setup', () => {
   it('needs FROM and at least one TO', () => {
     expect(errorOf('forward .').message).toContain("Wrong argument count or unexpected line ending after 'forward'");
   });
-});
-
-describe('Go durations', () => {
-  it.each([
-    ['0', 0], ['500ms', 500], ['5s', 5000], ['1m30s', 90_000], ['1.5h', 5_400_000], ['250us', 0.25], ['-2s', -2000],
-  ])('parses %s', (text, ms) => expect(parseGoDuration(text)).toBe(ms));
-
-  it.each(['', '5', 's', '1x', '1s2', '.s'])('rejects %j', (text) => expect(parseGoDuration(text)).toBeNull());
 });
 
 describe('upstream addresses', () => {

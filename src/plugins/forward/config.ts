@@ -9,7 +9,7 @@ import tls from 'node:tls';
 import type { Directive } from '../../corefile/types.js';
 import { configErrorAt } from '../../corefile/types.js';
 import { zonesFromHost } from '../../corefile/keys.js';
-import { parseGoDuration } from './duration.js';
+import { parseGoDuration } from '../../corefile/duration.js';
 
 /** At most this many upstreams per forward (CoreDNS `max`). */
 export const MAX_UPSTREAMS = 15;

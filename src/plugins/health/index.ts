@@ -8,7 +8,7 @@ import { configErrorAt } from '../../corefile/types.js';
 import { acquireHttp, boundPort, parseHostPort, type HttpHandle } from '../../server/http.js';
 import { m } from '../../metrics/registry.js';
 import type { Logger, Plugin, PluginDefinition, ProcessContext } from '../types.js';
-import { formatDuration, parseDuration } from '../reload/duration.js';
+import { formatDuration, parseDuration } from '../../corefile/duration.js';
 
 export const DEFAULT_ADDRESS = ':8080';
 const DEFAULT_PORT = 8080;

@@ -2,7 +2,7 @@
 // File entries and Corefile (inline) entries are kept in separate maps and merged on lookup, file
 // first, as CoreDNS does; so a reload only replaces the file part.
 
-import { canonicalIP } from './ip.js';
+import { canonicalIP } from '../../dns/reverse.js';
 
 export interface HostsMap {
   v4: Map<string, string[]>;

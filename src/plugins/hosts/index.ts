@@ -12,8 +12,8 @@ import { configErrorAt, type Directive } from '../../corefile/types.js';
 import { zonesFromHost } from '../../corefile/keys.js';
 import { m } from '../../metrics/registry.js';
 import { HostsTable, parseHosts, inZones, emptyHostsMap, normalizeName } from './hostsfile.js';
-import { addressFromReverse } from './ip.js';
-import { parseGoDuration } from './duration.js';
+import { addressFromReverse } from '../../dns/reverse.js';
+import { parseGoDuration } from '../../corefile/duration.js';
 
 export interface HostsOptions {
   path: string;

@@ -11,7 +11,7 @@ import { configErrorAt } from '../../corefile/types.js';
 import { zonesFromHost } from '../../corefile/keys.js';
 import type { Informer, ServiceRecord, EndpointRecord } from '../../informer/types.js';
 import { isIP } from 'node:net';
-import { addressFromReverse } from './reverse.js';
+import { addressFromReverse } from '../../dns/reverse.js';
 
 /** What k8s_external needs from the kubernetes plugin of the same block. */
 export interface KubernetesPeer {

@@ -6,6 +6,7 @@
 // Updates are incremental: informer events mark service keys dirty, and one flush per batch
 // rebuilds just those views and patches the reverse indexes.
 
+import { bumpFastEpoch } from '../../server/fastpath.js';
 import type { ChangeEvent, EndpointSliceRecord, Informer, PodRecord, ServiceRecord } from '../../informer/types.js';
 import { matchesSelector } from '../../informer/selector.js';
 import type { LabelSelector } from '../../informer/selector.js';
@@ -223,6 +224,8 @@ export class ClusterView {
   }
 
   private onEvent(ev: ChangeEvent): void {
+    // Any cluster change may change an answer: forget replies kept for the fast path.
+    bumpFastEpoch();
     switch (ev.kind) {
       case 'services':
         this.dirty.add(ev.record.key);

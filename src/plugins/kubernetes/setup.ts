@@ -1,6 +1,7 @@
 // Builds the kubernetes plugin for one server block: parse the directive, get the shared informer,
 // precompute the cluster view, wait up to startup_timeout for the initial sync (then serve anyway).
 
+import type { FastMark } from '../../server/fastpath.js';
 import * as os from 'node:os';
 
 import type { Informer } from '../../informer/types.js';
@@ -38,6 +39,8 @@ export interface KubernetesPlugin extends Plugin {
   podNamespaceByIP(ip: string): string | undefined;
 }
 
+const REUSABLE: FastMark = { until: Infinity };
+
 export async function setupKubernetes(d: Directive, ctx: SetupContext): Promise<KubernetesPlugin> {
   const cfg = parseKubernetesConfig(d, {
     blockZones: ctx.block.zones,
@@ -73,7 +76,14 @@ export async function setupKubernetes(d: Directive, ctx: SetupContext): Promise<
       for (const p of informer.pods.byIndex('ip', ip)) if (!p.hostNetwork && !p.deleting) return p.namespace;
       return undefined;
     },
-    handle: (req, next) => handler.handle(req, next),
+    fastAware: true,
+    handle: (req, next) => {
+      const r = handler.handle(req, next);
+      // A synchronous answer of ours is a pure function of the question and the cluster data
+      // (whose changes bump the fast-path epoch): it may be reused. Fallthrough replies are not ours.
+      if (!(r instanceof Promise) && r.plugin === 'kubernetes' && informer.synced) r.fast = REUSABLE;
+      return r;
+    },
     ready: () => informer.synced,
     start: () => {
       // Like CoreDNS, the addresses are taken once the listeners are bound.

@@ -126,12 +126,15 @@ export function preferSubnets(rrs: RR[], subnets: Subnet[]): RR[] {
 
 export class LoadbalancePlugin implements Plugin {
   readonly name = 'loadbalance';
+  /** A reused reply gets its A/AAAA records shuffled by the fast path (req.fastShuffle). */
+  readonly fastAware = true;
 
   constructor(private readonly prefer: Subnet[]) {}
 
   handle(req: DnsRequest, next: Handler): Result {
     const qt = req.question.qtype;
     if (qt === TYPE.AXFR || qt === TYPE.IXFR) return next(req);
+    req.fastShuffle = true;
     const res = next(req);
     if (res instanceof Promise) return res.then((r) => this.balance(r));
     return this.balance(res);

@@ -9,8 +9,8 @@ import { emptyResponse } from '../../dns/message.js';
 import { RCODE } from '../../dns/constants.js';
 import { encodeResponse } from '../../dns/wire.js';
 import type { Handler, Logger, Plugin, PluginDefinition, Result } from '../types.js';
-import { parseDuration } from '../reload/duration.js';
-import { classify, type ResponseClass } from './classify.js';
+import { parseDuration } from '../../corefile/duration.js';
+import { classify, type ResponseClass } from '../../dns/classify.js';
 import { COMBINED_FORMAT, COMMON_FORMAT, parseFormat, render, type Format } from './format.js';
 
 export interface Rule {

@@ -57,6 +57,8 @@ export function blockTarget(block: SetupContext['block']): LoopTarget | null {
 
 export class LoopPlugin implements Plugin {
   readonly name = 'loop';
+  /** Only its own random probe name matters, and that is never a reusable reply. */
+  readonly fastAware = true;
   readonly qname: string;
   private seen = 0;
   private off = false;

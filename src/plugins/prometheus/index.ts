@@ -5,7 +5,8 @@
 import type http from 'node:http';
 import type { DnsRequest, DnsResponse } from '../../dns/message.js';
 import { configErrorAt } from '../../corefile/types.js';
-import { m, registry } from '../../metrics/registry.js';
+import { m } from '../../metrics/registry.js';
+import { clusterAwareMetrics } from '../../metrics/cluster.js';
 import { acquireHttp, boundPort, parseHostPort, type HttpHandle } from '../../server/http.js';
 import type { Handler, Plugin, PluginDefinition, Result } from '../types.js';
 import { Reporter } from './report.js';
@@ -31,9 +32,10 @@ export function resetPluginsEnabled(): void {
 }
 
 function serveMetrics(_req: http.IncomingMessage, res: http.ServerResponse): void {
-  registry.metrics().then(
-    (body) => {
-      res.writeHead(200, { 'content-type': registry.contentType });
+  // With `-workers N` this is the sum over every process, not just the one that got the scrape.
+  clusterAwareMetrics().then(
+    ({ contentType, body }) => {
+      res.writeHead(200, { 'content-type': contentType });
       res.end(body);
     },
     (err: unknown) => {
@@ -87,11 +89,15 @@ export const prometheus: PluginDefinition = {
     const reporter = new Reporter();
     let http: HttpHandle | null = null;
     const record = (req: DnsRequest, res: DnsResponse): DnsResponse => {
-      reporter.report(req, res, replySize(req, res));
+      const size = replySize(req, res);
+      reporter.report(req, res, size);
+      // Reusable reply: leave the same counting for the fast path (after report bound the labels).
+      if (res.fast && req.fastQuery && !req.noFast) (req.fastReplays ??= []).push(reporter.replay(req, res, size));
       return res;
     };
     return {
       name: 'prometheus',
+      fastAware: true,
       port: () => (http ? boundPort(http) : undefined),
       handle(req: DnsRequest, next: Handler): Result {
         const r = next(req);

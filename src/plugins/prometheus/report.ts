@@ -66,6 +66,26 @@ function childrenFor(server: string, zone: string): ZoneChildren {
 export class Reporter {
   private last: ZoneChildren | null = null;
 
+  /** The same counting for a copy of this reply served by the fast path (labels bound now). */
+  replay(req: DnsRequest, res: DnsResponse, size: number): (start: bigint) => void {
+    const z = childrenFor(req.server, req.zone);
+    const tcp = req.proto === 'tcp' ? 1 : 0;
+    const typeSlot = TYPE_SLOT.get(req.question.type) ?? OTHER_SLOT;
+    const reqs = z.requests[(tcp * 2 + (req.family - 1)) * SLOTS + typeSlot]!;
+    const resp = z.responses.get(res.rcode)!.get(res.plugin ?? '')!;
+    const doReq = req.edns?.do ? z.doRequests : null;
+    const reqSize = req.raw.length;
+    const duration = z.duration, rqs = z.requestSize[tcp], rps = z.responseSize[tcp];
+    return (start) => {
+      reqs.inc();
+      if (doReq) doReq.inc();
+      duration.observe(Number(process.hrtime.bigint() - start) / 1e9);
+      rqs.observe(reqSize);
+      rps.observe(size);
+      resp.inc();
+    };
+  }
+
   report(req: DnsRequest, res: DnsResponse, size: number): void {
     let z = this.last;
     if (!z || z.server !== req.server || z.zone !== req.zone) {

@@ -6,7 +6,7 @@
 import type { Directive } from '../../corefile/types.js';
 import { configErrorAt } from '../../corefile/types.js';
 import type { Plugin, PluginDefinition, ProcessContext } from '../types.js';
-import { formatDuration, parseDuration } from './duration.js';
+import { formatDuration, parseDuration } from '../../corefile/duration.js';
 
 const DEFAULT_INTERVAL_MS = 30_000;
 const DEFAULT_JITTER_MS = 15_000;

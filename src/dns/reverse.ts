@@ -1,5 +1,7 @@
-// IP text helpers for hosts: canonical text form (Go's net.IP.String()) and the address inside a
-// reverse name. Candidates for src/dns once a second plugin needs them.
+// IP text helpers shared by plugins that answer PTR queries (hosts, k8s_external): the canonical
+// text form of an address (Go's net.IP.String()), the address inside a reverse name
+// (`1.0.0.10.in-addr.arpa.` -> `10.0.0.1`), and the reverse name of an address (miekg/dns
+// ReverseAddr). The kubernetes plugin keeps its own Go-exact parser in src/plugins/kubernetes/ip.ts.
 
 import { isIP } from 'node:net';
 
@@ -14,7 +16,7 @@ export function canonicalIP(text: string): { ip: string; family: 4 | 6 } | null 
   const bytes = v6Bytes(s);
   const mapped = bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
   if (mapped) return { ip: bytes.slice(12).join('.'), family: 4 };
-  return { ip: formatV6(bytes), family: 6 };
+  return { ip: formatIPv6(bytes), family: 6 };
 }
 
 function v6Bytes(s: string): number[] {
@@ -38,8 +40,9 @@ function v6Bytes(s: string): number[] {
   return out;
 }
 
-/** RFC 5952 text: lower case, longest run (>1) of zero groups compressed. */
-function formatV6(bytes: number[]): string {
+/** RFC 5952 text of 16 address bytes: lower case, the first longest run (>1) of zero groups
+ *  compressed to `::` (no IPv4 tail). */
+export function formatIPv6(bytes: ArrayLike<number>): string {
   const g: number[] = [];
   for (let i = 0; i < 16; i += 2) g.push((bytes[i] << 8) | bytes[i + 1]);
   let best = -1;
@@ -74,4 +77,15 @@ export function addressFromReverse(lname: string): string {
     return canonicalIP(groups.join(':'))?.ip ?? '';
   }
   return '';
+}
+
+/** The reverse name of an IP literal, as miekg/dns ReverseAddr builds it (`10.0.0.1` ->
+ *  `1.0.0.10.in-addr.arpa.`, `::1` -> 32 nibbles + `.ip6.arpa.`; IPv4-mapped IPv6 goes under
+ *  in-addr.arpa.), or '' when `ip` is not an address. */
+export function reverseName(ip: string): string {
+  const c = canonicalIP(ip);
+  if (!c) return '';
+  if (c.family === 4) return `${c.ip.split('.').reverse().join('.')}.in-addr.arpa.`;
+  const nibbles = v6Bytes(c.ip).flatMap((b) => [(b >> 4).toString(16), (b & 0xf).toString(16)]);
+  return `${nibbles.reverse().join('.')}.ip6.arpa.`;
 }
