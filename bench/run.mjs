@@ -291,7 +291,7 @@ async function lossCheck(ctx, servers, med) {
         if (ctx.flags.warmup > 0) await dnsperf(ctx, s, ctx.gen.queries[w], ctx.flags.warmup, rate);
         const r = await dnsperf(ctx, s, ctx.gen.queries[w], ctx.flags.duration, rate);
         (out[w] ??= {})[s.name] = { rate, ...r };
-        log(`80% check ${w.padEnd(9)} ${s.name.padEnd(8)} at ${rate} qps: sent ${r.sent}, lost ${r.lost}, avg ${fmt(r.avgLatMs, 3)} ms, max ${fmt(r.maxLatMs, 1)} ms`);
+        log(`80% check ${w.padEnd(9)} ${s.name.padEnd(8)} at ${rate} qps: got ${fmt(r.qps, 0)} qps, sent ${r.sent}, lost ${r.lost}, avg ${fmt(r.avgLatMs, 3)} ms, max ${fmt(r.maxLatMs, 1)} ms`);
       } catch (e) {
         (out[w] ??= {})[s.name] = { rate, error: e.message };
       }
@@ -584,7 +584,7 @@ function report(ctx, perf, loss, scaleRows) {
       const r = per[s];
       if (!r) continue;
       const lc = loss?.[w]?.[s];
-      const lcText = !lc ? '–' : lc.error ? `error` : `${lc.lost} of ${lc.sent} at ${fmt(lc.rate, 0)} qps`;
+      const lcText = !lc ? '–' : lc.error ? `error` : `${lc.lost} of ${lc.sent} (asked ${fmt(lc.rate, 0)} qps, got ${fmt(lc.qps, 0)})`;
       L.push(`| ${s} | ${fmt(r.qps, 0)} | ${fmt(r.avgLatMs, 3)} | ${fmt(r.maxLatMs, 2)} | ${fmt(r.lost, 0)} | ${fmt(r.cpuUsPerQuery, 2)} | ${fmt(r.rssMB, 1)} | ${rcodeText(r.rcodes)} | ${lcText} |`);
     }
     L.push('');
