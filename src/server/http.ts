@@ -42,6 +42,43 @@ export function parseHostPort(addr: string, defaultPort: number): { host: string
   return { host, port };
 }
 
+/** Go's net.SplitHostPort check, which CoreDNS applies to the health, ready and prometheus
+ *  addresses: null for HOST:PORT (`:8080`, `127.0.0.1:8080`, `[::1]:8080`), else Go's error text
+ *  (`address localhost: missing port in address`). */
+export function splitHostPortError(address: string): string | null {
+  const err = (why: string) => (address === '' ? why : `address ${address}: ${why}`);
+  const i = address.lastIndexOf(':');
+  if (i < 0) return err('missing port in address');
+  let j = 0;
+  let k = 0;
+  if (address[0] === '[') {
+    const end = address.indexOf(']');
+    if (end < 0) return err("missing ']' in address");
+    if (end + 1 === address.length) return err('missing port in address');
+    if (end + 1 !== i) return err(address[end + 1] === ':' ? 'too many colons in address' : 'missing port in address');
+    j = 1;
+    k = end + 1;
+  } else if (address.slice(0, i).includes(':')) {
+    return err('too many colons in address');
+  }
+  if (address.indexOf('[', j) >= 0) return err("unexpected '[' in address");
+  if (address.indexOf(']', k) >= 0) return err("unexpected ']' in address");
+  return null;
+}
+
+/** A listen address as health, ready and prometheus accept it: HOST:PORT (splitHostPortError)
+ *  with a port parseHostPort can use. Null when fine, else the error text for the plugin. */
+export function checkAddress(address: string): string | null {
+  const bad = splitHostPortError(address);
+  if (bad) return bad;
+  try {
+    parseHostPort(address, 0);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return null;
+}
+
 export function acquireHttp(address: string, defaultPort: number): HttpHandle {
   const { host, port } = parseHostPort(address, defaultPort);
   const key = `${host}:${port}`;

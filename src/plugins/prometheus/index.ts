@@ -7,7 +7,7 @@ import type { DnsRequest, DnsResponse } from '../../dns/message.js';
 import { configErrorAt } from '../../corefile/types.js';
 import { m } from '../../metrics/registry.js';
 import { clusterAwareMetrics } from '../../metrics/cluster.js';
-import { acquireHttp, boundPort, parseHostPort, type HttpHandle } from '../../server/http.js';
+import { acquireHttp, boundPort, checkAddress, type HttpHandle } from '../../server/http.js';
 import type { Handler, Plugin, PluginDefinition, Result } from '../types.js';
 import { Reporter } from './report.js';
 import { replySize } from './size.js';
@@ -45,17 +45,6 @@ function serveMetrics(_req: http.IncomingMessage, res: http.ServerResponse): voi
   );
 }
 
-/** Go's net.SplitHostPort acceptance, which CoreDNS applies to the address. */
-function checkAddress(addr: string): string | null {
-  if (addr.startsWith('[')) {
-    return /^\[[^\]]*\]:[^:]*$/.test(addr) ? null : `address ${addr}: missing port in address`;
-  }
-  const colons = addr.split(':').length - 1;
-  if (colons === 0) return `address ${addr}: missing port in address`;
-  if (colons > 1) return `address ${addr}: too many colons in address`;
-  return null;
-}
-
 /** coredns_plugin_enabled for a configuration that starts serving: one series per plugin with a
  *  DNS handler in each block (CoreDNS lists the same set; reload, bind, health... are not listed). */
 export function markEnabledPlugins(inst: { blocks: { server: string; zones: string[]; plugins: Plugin[] }[] }): void {
@@ -80,11 +69,6 @@ export const prometheus: PluginDefinition = {
     const address = d.args[0] ?? DEFAULT_ADDRESS;
     const bad = checkAddress(address);
     if (bad) throw configErrorAt(d.argTokens[0] ?? d, `plugin/prometheus: ${bad}`);
-    try {
-      parseHostPort(address, 9153);
-    } catch (e) {
-      throw configErrorAt(d.argTokens[0] ?? d, `plugin/prometheus: ${(e as Error).message}`);
-    }
 
     const reporter = new Reporter();
     let http: HttpHandle | null = null;

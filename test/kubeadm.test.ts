@@ -1,0 +1,113 @@
+// The kubeadm Corefile, unchanged but for ports and upstreams, through the real CLI: what an
+// operator trialling kdns in place of CoreDNS checks first.
+
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import yaml from 'js-yaml';
+import { freePort, repoRoot, sharedDir, startKdnsProcess, waitForDns, type KdnsProcess } from './procs.js';
+import { query } from './harness.js';
+import { startFakeApiServer, type FakeApiServer } from './fake-apiserver.js';
+import { startFakeUpstream, type FakeUpstream } from './fake-upstream.js';
+
+const kubeadm = sharedDir
+  ? readFileSync(path.join(sharedDir, 'reference', 'Corefile.kubeadm'), 'utf8')
+  : readFileSync(path.join(repoRoot, 'deploy', 'configmap.yaml'), 'utf8').split('Corefile: |')[1]?.replace(/^ {4}/gm, '') ?? '';
+
+describe('kubeadm Corefile through the kdns CLI', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kdns-kubeadm-'));
+  const file = path.join(dir, 'Corefile');
+  let api: FakeApiServer;
+  let good: FakeUpstream;
+  let silent: FakeUpstream;
+  let p: KdnsProcess;
+  let port: number;
+  const http = { health: 0, ready: 0, metrics: 0 };
+  let text = '';
+
+  beforeAll(async () => {
+    const objects = (yaml.load(readFileSync(path.join(repoRoot, 'examples', 'cluster.yaml'), 'utf8')) as any).items;
+    api = await startFakeApiServer({ objects });
+    good = await startFakeUpstream({ records: ['www.example.com. 3600 IN A 192.0.2.53', 'example.net. 3600 IN A 13.14.15.16'] });
+    silent = await startFakeUpstream({ records: [] });
+    silent.setMode('silent');
+    port = await freePort();
+    http.health = await freePort();
+    http.ready = await freePort();
+    http.metrics = await freePort();
+    text = kubeadm
+      .replace(/^#.*\n/gm, '')
+      .replace('.:53', `.:${port}`)
+      .replace(/health \{/, `health 127.0.0.1:${http.health} {`)
+      .replace(/^(\s*)ready$/m, `$1ready 127.0.0.1:${http.ready}`)
+      .replace('prometheus :9153', `prometheus 127.0.0.1:${http.metrics}`)
+      .replace('forward . /etc/resolv.conf', `forward . ${silent.address} ${good.address}`)
+      .replace(/(kubernetes cluster\.local in-addr\.arpa ip6\.arpa \{)/, `$1\n       endpoint ${api.url}`)
+      .replace(/^(\s*)reload$/m, '$1reload 2s 1s');
+    writeFileSync(file, text);
+    p = startKdnsProcess(['-conf', file]);
+    await waitForDns(port, p);
+  }, 60000);
+
+  afterAll(async () => {
+    await p?.stop();
+    await good?.close();
+    await silent?.close();
+    await api?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers cluster names with TTL 30 and forwards the rest, surviving a silent upstream', async () => {
+    const r = await query(port, 'web.shop.svc.cluster.local.', 'A');
+    expect(r.answers?.map((a: any) => [a.data, a.ttl])).toEqual([['10.96.10.20', 30]]);
+    for (let i = 0; i < 6; i++) {
+      const f = await query(port, i % 2 ? 'www.example.com.' : 'example.net.', 'A', { timeoutMs: 6000 });
+      expect((f as any).rcode).toBe('NOERROR');
+      expect(f.answers?.length).toBe(1);
+    }
+  });
+
+  it('serves /health and /ready with 200 OK', async () => {
+    for (const port of [http.health, http.ready]) {
+      const res = await fetch(`http://127.0.0.1:${port}/${port === http.health ? 'health' : 'ready'}`);
+      expect(res.status).toBe(200);
+      expect((await res.text()).trim()).toBe('OK');
+    }
+  });
+
+  it('exports the CoreDNS metric families dashboards query', async () => {
+    await query(port, 'web.shop.svc.cluster.local.', 'A');
+    await query(port, 'www.example.com.', 'A');
+    const body = await (await fetch(`http://127.0.0.1:${http.metrics}/metrics`)).text();
+    const server = `dns://:${port}`;
+    for (const re of [
+      /^coredns_build_info\{.*version=.*\} 1$/m,
+      new RegExp(`^coredns_dns_requests_total\\{server="${server}",zone="\\.",view="",proto="udp",family="1",type="A"\\} \\d+`, 'm'),
+      new RegExp(`^coredns_dns_responses_total\\{server="${server}",zone="\\.",view="",rcode="NOERROR",plugin="[a-z]*"\\} \\d+`, 'm'),
+      /^coredns_dns_request_duration_seconds_bucket\{/m,
+      /^coredns_dns_request_size_bytes_bucket\{.*proto="udp"/m,
+      /^coredns_dns_response_size_bytes_bucket\{.*proto="udp"/m,
+      new RegExp(`^coredns_cache_requests_total\\{server="${server}",zones="\\.",view=""\\} \\d+`, 'm'),
+      /^coredns_cache_misses_total\{/m,
+      new RegExp(`^coredns_forward_requests_total\\{to="${good.address.replace(/\./g, '\\.')}"\\} \\d+`, 'm'),
+      new RegExp(`^coredns_proxy_request_duration_seconds_bucket\\{.*to="${good.address.replace(/\./g, '\\.')}"`, 'm'),
+      /^coredns_panics_total 0$/m,
+      /^process_resident_memory_bytes \d/m,
+      ...['kubernetes', 'cache', 'forward', 'loop', 'loadbalance', 'errors', 'prometheus'].map(
+        (n) => new RegExp(`^coredns_plugin_enabled\\{server="${server}",zone="\\.",view="",name="${n}"\\} 1$`, 'm'),
+      ),
+    ]) {
+      expect(body, String(re)).toMatch(re);
+    }
+  });
+
+  it('applies a changed Corefile without a restart (reload)', async () => {
+    expect((await query(port, 'extra.test.', 'A') as any).rcode).toBe('NXDOMAIN');
+    writeFileSync(file, text.replace('    errors\n', '    errors\n    hosts {\n      192.0.2.99 extra.test\n      fallthrough\n    }\n'));
+    await expect
+      .poll(async () => (await query(port, 'extra.test.', 'A')).answers?.map((a: any) => a.data), { timeout: 10000, interval: 250 })
+      .toEqual(['192.0.2.99']);
+    expect(p.output()).toMatch(/Reloading complete/);
+  }, 15000);
+});
