@@ -10,6 +10,8 @@
 // - watch from a compacted resourceVersion: HTTP 200 and one ERROR event with a 410 Status
 //   (`goneAs: 'http'` answers HTTP 410 instead);
 // - a MODIFIED object that enters/leaves a watch's label selector is sent as ADDED/DELETED;
+// - field selectors `a.b=v`, `a.b==v`, `a.b!=v` (comma = and) on any dotted path, as CoreDNS's pod
+//   watch (`status.phase!=Succeeded,...`) uses them; same enter/leave rule as labels;
 // - list with resourceVersion "0" ignores limit (served from the watch cache);
 // - an expired continue token (or an exact-RV list of a compacted RV) is 410 Expired.
 
@@ -120,10 +122,35 @@ interface LogEntry {
   old?: KObject;
 }
 
+/** One `path op value` term of a field selector. */
+interface FieldTerm {
+  path: string[];
+  op: '=' | '!=';
+  value: string;
+}
+
+function parseFieldSelector(text: string): FieldTerm[] {
+  return text.split(',').filter(Boolean).map((t) => {
+    const m = /^([^=!]+)(==|=|!=)(.*)$/.exec(t.trim());
+    if (!m) throw new SelectorError(`invalid field selector: ${t}`);
+    return { path: m[1]!.trim().split('.'), op: m[2] === '!=' ? '!=' : '=', value: m[3]!.trim() };
+  });
+}
+
+function matchesFields(terms: FieldTerm[], o: KObject): boolean {
+  return terms.every((t) => {
+    let v: unknown = o;
+    for (const k of t.path) v = v && typeof v === 'object' ? (v as KObject)[k] : undefined;
+    const s = v === undefined || v === null ? '' : String(v);
+    return t.op === '=' ? s === t.value : s !== t.value;
+  });
+}
+
 interface Watcher {
   def: ResourceDef;
   namespace: string | null;
   selector: LabelSelector;
+  fields: FieldTerm[];
   bookmarks: boolean;
   res: http.ServerResponse;
   timer?: NodeJS.Timeout;
@@ -407,28 +434,30 @@ class FakeApi implements FakeApiServer {
     }
 
     let selector: LabelSelector;
+    let fields: FieldTerm[];
     try {
       selector = parseSelector(query.labelSelector ?? '');
+      fields = parseFieldSelector(query.fieldSelector ?? '');
     } catch (e) {
       if (!(e instanceof SelectorError)) throw e;
       return this.json(res, 400, status(400, 'BadRequest', `unable to parse requirement: ${e.message}`));
     }
     const watch = query.watch === '1' || query.watch === 'true';
-    if (watch) return this.startWatch(def, namespace, selector, query, res);
-    return this.list(def, namespace, selector, query, res);
+    if (watch) return this.startWatch(def, namespace, selector, fields, query, res);
+    return this.list(def, namespace, selector, fields, query, res);
   }
 
   private notFound(res: http.ServerResponse): void {
     this.json(res, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
   }
 
-  private matches(w: { namespace: string | null; selector: LabelSelector }, o: KObject | undefined): boolean {
+  private matches(w: { namespace: string | null; selector: LabelSelector; fields: FieldTerm[] }, o: KObject | undefined): boolean {
     if (!o) return false;
     if (w.namespace !== null && o.metadata?.namespace !== w.namespace) return false;
-    return matchesSelector(w.selector, o.metadata?.labels);
+    return matchesSelector(w.selector, o.metadata?.labels) && matchesFields(w.fields, o);
   }
 
-  private list(def: ResourceDef, namespace: string | null, selector: LabelSelector, q: Record<string, string>, res: http.ServerResponse): void {
+  private list(def: ResourceDef, namespace: string | null, selector: LabelSelector, fields: FieldTerm[], q: Record<string, string>, res: http.ServerResponse): void {
     this.counters.lists[def.resource] = (this.counters.lists[def.resource] ?? 0) + 1;
     const limit = q.limit ? Number(q.limit) : 0;
     let after = '';
@@ -457,7 +486,7 @@ class FakeApi implements FakeApiServer {
     }
     const paginate = limit > 0 && q.resourceVersion !== '0';
     const all = [...this.objects.get(def)!.entries()]
-      .filter(([, o]) => this.matches({ namespace, selector }, o))
+      .filter(([, o]) => this.matches({ namespace, selector, fields }, o))
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .filter(([k]) => !after || k > after);
     const page = paginate ? all.slice(0, limit) : all;
@@ -473,7 +502,7 @@ class FakeApi implements FakeApiServer {
     this.json(res, 200, { kind: `${def.kind}List`, apiVersion: apiVersionOf(def), metadata, items });
   }
 
-  private startWatch(def: ResourceDef, namespace: string | null, selector: LabelSelector, q: Record<string, string>, res: http.ServerResponse): void {
+  private startWatch(def: ResourceDef, namespace: string | null, selector: LabelSelector, fields: FieldTerm[], q: Record<string, string>, res: http.ServerResponse): void {
     this.counters.watches[def.resource] = (this.counters.watches[def.resource] ?? 0) + 1;
     const rvParam = q.resourceVersion ?? '';
     const fromRV = rvParam === '' || rvParam === '0' ? null : Number(rvParam);
@@ -487,7 +516,7 @@ class FakeApi implements FakeApiServer {
     }
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
     res.flushHeaders();
-    const w: Watcher = { def, namespace, selector, bookmarks: q.allowWatchBookmarks === 'true' || q.allowWatchBookmarks === '1', res };
+    const w: Watcher = { def, namespace, selector, fields, bookmarks: q.allowWatchBookmarks === 'true' || q.allowWatchBookmarks === '1', res };
     this.watchers.add(w);
     res.on('close', () => this.dropWatch(w));
     const timeout = Number(q.timeoutSeconds);

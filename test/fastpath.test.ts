@@ -58,7 +58,7 @@ describe('answer fast path', () => {
       const r = await query(srv.port, 'web.shop.svc.cluster.local.', 'A', { id: 1000 + i, udpSize: 1000 + i });
       expect(r.id).toBe(1000 + i);
       expect(r.answers?.map((a: any) => a.data)).toEqual(['10.96.10.20']);
-      expect(r.answers?.[0].ttl).toBe(30);
+      expect((r.answers?.[0] as any)?.ttl).toBe(30);
       expect((r.additionals?.find((a) => a.type === 'OPT') as any).udpPayloadSize).toBe(1000 + i);
     }
     expect(await metric('coredns_dns_requests_total', { server, type: 'A' })).toBe(before + 20);
@@ -80,12 +80,12 @@ describe('answer fast path', () => {
     up = await startFakeUpstream({ records: ['ext.example.test. 3600 IN A 192.0.2.7'] });
     srv = await startServer(corefile(up.address));
     const first = await query(srv.port, 'ext.example.test.', 'A');
-    expect(first.answers?.[0].ttl).toBe(30);
+    expect((first.answers?.[0] as any)?.ttl).toBe(30);
     await query(srv.port, 'ext.example.test.', 'A');
     await new Promise((r) => setTimeout(r, 2100));
     const later = await query(srv.port, 'ext.example.test.', 'A');
-    expect(later.answers?.[0].ttl).toBeLessThanOrEqual(28);
-    expect(later.answers?.[0].ttl).toBeGreaterThanOrEqual(27);
+    expect(late(r.answers?.[0] as any)?.ttl).toBeLessThanOrEqual(28);
+    expect(late(r.answers?.[0] as any)?.ttl).toBeGreaterThanOrEqual(27);
     expect(up.queries.udp + up.queries.tcp).toBe(1);
   }, 10000);
 

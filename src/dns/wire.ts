@@ -79,7 +79,8 @@ export function splitName(name: string): Buffer[] {
 
 function labelsKey(labels: Buffer[], from: number): string {
   let k = '';
-  for (let i = from; i < labels.length; i++) k += labels[i].toString('latin1').toLowerCase() + '.';
+  // Case-sensitive, as miekg/dns's compression map: a pointer must not change a name's spelling.
+  for (let i = from; i < labels.length; i++) k += labels[i].toString('latin1') + '.';
   return k;
 }
 

@@ -169,6 +169,22 @@ describe('kubernetes handler', () => {
     expect((await h.query('2.0.30.172.in-addr.arpa.', 'PTR')).rcode).toBe(RCODE.NOERROR);
   });
 
+  it('answers an FQDN endpoint address with a CNAME, as CoreDNS (addressType is not checked)', async () => {
+    const informer = FakeInformer.fromConformance();
+    const h = await makeHarness({ corefile: BASE, informer });
+    informer.apply('services', 'add', toService({ metadata: { namespace: 'testns', name: 'fq' }, spec: { clusterIP: 'None', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] } }));
+    informer.apply('endpointslices', 'add', toSlice({ metadata: { namespace: 'testns', name: 'fq-1', labels: { 'kubernetes.io/service-name': 'fq' } }, addressType: 'FQDN', ports: [{ name: 'http', port: 80, protocol: 'TCP' }], endpoints: [{ addresses: ['www.example.com'], conditions: { ready: true } }] }));
+    // A/AAAA: the CNAME, then the target resolved through the server (upstream).
+    expect(names((await h.query('fq.testns.svc.cluster.local.', 'A')).answers)).toEqual(['fq.testns.svc.cluster.local. CNAME www.example.com.', 'www.example.com. A 192.0.2.53']);
+    expect(names((await h.query('_http._tcp.fq.testns.svc.cluster.local.', 'AAAA')).answers)).toEqual(['_http._tcp.fq.testns.svc.cluster.local. CNAME www.example.com.', 'www.example.com. AAAA 2001:db8::53']);
+    // The endpoint label is the address with dots dashed.
+    expect(names((await h.query('www-example-com.fq.testns.svc.cluster.local.', 'CNAME')).answers)).toEqual(['www-example-com.fq.testns.svc.cluster.local. CNAME www.example.com.']);
+    // SRV drops CNAME items (not implemented in CoreDNS): NODATA, not NXDOMAIN; wrong port stays NXDOMAIN.
+    const srv = await h.query('_http._tcp.fq.testns.svc.cluster.local.', 'SRV');
+    expect([srv.rcode, srv.answers.length]).toEqual([RCODE.NOERROR, 0]);
+    expect((await h.query('_https._tcp.fq.testns.svc.cluster.local.', 'A')).rcode).toBe(RCODE.NXDOMAIN);
+  });
+
   it('appends 0 to a dashed IPv6 endpoint label that ends in a dash', async () => {
     const informer = FakeInformer.fromConformance();
     const h = await makeHarness({ corefile: BASE, informer });

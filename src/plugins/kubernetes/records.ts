@@ -37,8 +37,12 @@ export interface AddrItem {
 
 export interface CnameItem {
   t: 'cname';
-  /** Absolute target as written in the ExternalName. */
+  /** Absolute target as written in the ExternalName (or the endpoint address). */
   host: string;
+  /** For endpoint addresses that are names (FQDN slices): the slice port, for `_port._proto`. */
+  port: number;
+  portName: string;
+  protocol: string;
 }
 
 export type Item = AddrItem | CnameItem;
@@ -59,10 +63,11 @@ export interface ServiceView {
   clusterIP: string;
   /** ExternalName target, absolute; null when unset or an IP literal (CoreDNS ignores those). */
   externalName: CnameItem | null;
-  /** Every (ready address, slice port) item over all slices. */
-  epItems: AddrItem[];
+  /** Every (ready address, slice port) item over all slices. An address that is not an IP (an
+   *  FQDN slice: CoreDNS does not check addressType) is a CNAME item, as msg.Service.HostType(). */
+  epItems: (AddrItem | CnameItem)[];
   /** epItems by lower-cased endpoint label. */
-  byLabel: Map<string, AddrItem[]>;
+  byLabel: Map<string, (AddrItem | CnameItem)[]>;
   /** Number of ready addresses (for `ignore empty_service`). */
   ready: number;
   /** Per slice: the ready addresses with their labels (NS glue for headless services). */
@@ -110,6 +115,14 @@ function addrItem(host: string, port: Port, prefix: string): AddrItem | null {
   return { t: 'addr', host, rdata: ip.text, family: ip.family, port: port.port, portName: port.name, protocol: port.protocol, prefix };
 }
 
+/** An endpoint item: an address item, or for a non-IP address (FQDN slice) a CNAME to it. */
+function endpointItem(host: string, port: Port, prefix: string): AddrItem | CnameItem | null {
+  const it = addrItem(host, port, prefix);
+  if (it) return it;
+  if (host === '') return null;
+  return { t: 'cname', host: host.endsWith('.') ? host : `${host}.`, port: port.port, portName: port.name, protocol: port.protocol };
+}
+
 export function buildServiceView(
   key: string,
   svc: ServiceRecord | undefined,
@@ -134,10 +147,10 @@ export function buildServiceView(
     }
   } else if (kind === 'ExternalName' && svc!.externalName !== '' && !parseIP(svc!.externalName)) {
     const n = svc!.externalName;
-    externalName = { t: 'cname', host: n.endsWith('.') ? n : `${n}.` };
+    externalName = { t: 'cname', host: n.endsWith('.') ? n : `${n}.`, port: -1, portName: '', protocol: '' };
   }
-  const epItems: AddrItem[] = [];
-  const byLabel = new Map<string, AddrItem[]>();
+  const epItems: (AddrItem | CnameItem)[] = [];
+  const byLabel = new Map<string, (AddrItem | CnameItem)[]>();
   const sliceViews: ServiceView['slices'] = [];
   let ready = 0;
   for (const slice of slices) {
@@ -153,7 +166,7 @@ export function buildServiceView(
         const prefix = `${label}.${svcPrefix}`;
         let list = byLabel.get(llabel);
         for (const p of sp) {
-          const it = addrItem(ip, p, prefix);
+          const it = endpointItem(ip, p, prefix);
           if (!it) continue;
           epItems.push(it);
           if (!list) byLabel.set(llabel, (list = []));
