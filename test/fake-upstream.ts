@@ -147,6 +147,30 @@ async function listenBoth(tcp: net.Server): Promise<{ port: number; udp: dgram.S
   throw new Error('fake-upstream: no free port for UDP and TCP');
 }
 
+/** Serve one DNS-over-TCP (or TLS) connection: track it in `sockets` while open and call
+ *  `onMessage` with each length-prefixed message it sends (a copy, without the prefix). */
+export function serveStream<S extends net.Socket>(c: S, sockets: Set<S>, onMessage: (msg: Buffer) => void): void {
+  sockets.add(c);
+  c.on('close', () => sockets.delete(c));
+  c.on('error', () => c.destroy());
+  let buf = Buffer.alloc(0);
+  c.on('data', (d) => {
+    buf = Buffer.concat([buf, d]);
+    while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+      const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
+      buf = buf.subarray(2 + msg.length);
+      onMessage(Buffer.from(msg));
+    }
+  });
+}
+
+/** Write one DNS message on a stream with its two-byte length prefix. */
+export function writeFramed(c: net.Socket, msg: Buffer): void {
+  const len = Buffer.alloc(2);
+  len.writeUInt16BE(msg.length);
+  c.write(Buffer.concat([len, msg]));
+}
+
 export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise<FakeUpstream> {
   const records = (opts.records ?? []).map(parseRecord);
   let mode: FakeMode = opts.mode ?? 'normal';
@@ -200,26 +224,14 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
 
   const tcp = net.createServer((c) => {
     connections++;
-    sockets.add(c);
-    c.on('close', () => sockets.delete(c));
-    c.on('error', () => c.destroy());
-    let buf = Buffer.alloc(0);
-    c.on('data', (d) => {
-      buf = Buffer.concat([buf, d]);
-      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
-        const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
-        buf = buf.subarray(2 + msg.length);
-        void respond(Buffer.from(msg), 'tcp', c.remotePort ?? 0).then((out) => {
-          for (const r of out) {
-            later(r.at, () => {
-              if (c.destroyed) return;
-              const len = Buffer.alloc(2);
-              len.writeUInt16BE(r.msg.length);
-              c.write(Buffer.concat([len, r.msg]));
-            });
-          }
-        });
-      }
+    serveStream(c, sockets, (msg) => {
+      void respond(msg, 'tcp', c.remotePort ?? 0).then((out) => {
+        for (const r of out) {
+          later(r.at, () => {
+            if (!c.destroyed) writeFramed(c, r.msg);
+          });
+        }
+      });
     });
   });
   const { port, udp: bound } = await listenBoth(tcp);

@@ -9,7 +9,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import dnsPacket from 'dns-packet';
 import { startServer, query, type RunningServer } from './harness.js';
-import { answerFromRecords, parseRecord } from './fake-upstream.js';
+import { answerFromRecords, parseRecord, serveStream, writeFramed } from './fake-upstream.js';
 import { registry } from '../src/metrics/registry.js';
 import { makeRequest } from '../src/dns/request.js';
 import type { Forward } from '../src/plugins/forward/forward.js';
@@ -33,27 +33,16 @@ async function startDot(certFile: string, keyFile: string, records: string[]): P
   const sockets = new Set<tls.TLSSocket>();
   const server = tls.createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile) }, (c) => {
     state.connections++;
-    sockets.add(c);
-    c.on('close', () => sockets.delete(c));
-    c.on('error', () => c.destroy());
-    let buf = Buffer.alloc(0);
-    c.on('data', (d) => {
-      buf = Buffer.concat([buf, d]);
-      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
-        const msg = dnsPacket.decode(buf.subarray(2, 2 + buf.readUInt16BE(0)));
-        buf = buf.subarray(2 + buf.readUInt16BE(0));
-        state.queries++;
-        const q = msg.questions![0];
-        const a = answerFromRecords(rrs, { name: q.name, type: q.type, class: 'IN' });
-        const out = dnsPacket.encode({
-          type: 'response', id: msg.id, questions: [q],
-          flags: dnsPacket.AUTHORITATIVE_ANSWER | (a.rcode === 'NXDOMAIN' ? 3 : 0),
-          answers: (a.answers ?? []) as dnsPacket.Answer[],
-        });
-        const len = Buffer.alloc(2);
-        len.writeUInt16BE(out.length);
-        c.write(Buffer.concat([len, out]));
-      }
+    serveStream(c, sockets, (raw) => {
+      const msg = dnsPacket.decode(raw);
+      state.queries++;
+      const q = msg.questions![0];
+      const a = answerFromRecords(rrs, { name: q.name, type: q.type, class: 'IN' });
+      writeFramed(c, dnsPacket.encode({
+        type: 'response', id: msg.id, questions: [q],
+        flags: dnsPacket.AUTHORITATIVE_ANSWER | (a.rcode === 'NXDOMAIN' ? 3 : 0),
+        answers: (a.answers ?? []) as dnsPacket.Answer[],
+      }));
     });
   });
   server.on('tlsClientError', () => {});

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, it, expect } from 'vitest';
 
 import { loadCorefile, parseCorefile } from './parser.js';
 import type { Directive } from './types.js';
-import { ConfigError } from './types.js';
+import { configErrorOf as errorOf } from './testing.test-helper.js';
 
 let dir = '';
 beforeEach(() => {
@@ -26,16 +26,6 @@ function write(files: Record<string, string>): string {
 }
 
 const names = (ds: Directive[]): string[] => ds.map((d) => [d.name, ...d.args].join(' '));
-
-const errorOf = (fn: () => unknown): ConfigError => {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return e as ConfigError;
-  }
-  throw new Error('expected a ConfigError');
-};
 
 describe('import of files', () => {
   it('splices a file relative to the Corefile into a server block', () => {

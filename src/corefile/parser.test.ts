@@ -6,7 +6,7 @@ import { describe, it, expect } from 'vitest';
 
 import { checkDuplicates, parseCorefile } from './parser.js';
 import type { Directive } from './types.js';
-import { ConfigError } from './types.js';
+import { configErrorOf as errorOf } from './testing.test-helper.js';
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../test/fixtures/corefile');
 
@@ -20,16 +20,6 @@ interface Shape {
 }
 const shape = (ds: Directive[]): Shape[] =>
   ds.map((d) => (d.block ? { name: d.name, args: d.args, block: shape(d.block) } : { name: d.name, args: d.args }));
-
-const errorOf = (fn: () => unknown): ConfigError => {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return e as ConfigError;
-  }
-  throw new Error('expected a ConfigError');
-};
 
 describe('parseCorefile: the kubeadm Corefile', () => {
   const file = path.join(fixtures, 'Corefile.kubeadm');

@@ -3,18 +3,7 @@ import dnsPacket from 'dns-packet';
 import { encodeResponse } from './wire.js';
 import { parseQuery } from './query.js';
 import { decodeMessage, MalformedMessage } from './decode.js';
-
-function reply(o: Partial<dnsPacket.Packet> & { qname?: string; qtype?: string; qclass?: string } = {}): Buffer {
-  return dnsPacket.encode({
-    type: 'response',
-    id: o.id ?? 4242,
-    flags: o.flags ?? 0,
-    questions: [{ name: o.qname ?? 'WWW.Example.org', type: (o.qtype ?? 'A') as any, class: (o.qclass ?? 'IN') as any }],
-    answers: o.answers ?? [],
-    authorities: o.authorities ?? [],
-    additionals: o.additionals ?? [],
-  });
-}
+import { replyBytes as reply } from './testing.test-helper.js';
 
 describe('decoding a reply', () => {
   it('keeps flags, sections and TTLs and drops the OPT record', () => {

@@ -2,14 +2,14 @@ import { describe, it, expect, afterEach } from 'vitest';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseCorefile } from '../../corefile/parser.js';
 import { makeRequest } from '../../dns/request.js';
 import { RCODE, TYPE } from '../../dns/constants.js';
 import type { DnsRequest, DnsResponse } from '../../dns/message.js';
-import type { Plugin, SetupContext } from '../types.js';
+import type { Plugin } from '../types.js';
 import { m } from '../../metrics/registry.js';
 import { autopath, AutoPath, kubernetesSearch } from './index.js';
 import { parseSearch } from './resolvconf.js';
+import { directiveOf, fakeContext } from '../testing.test-helper.js';
 
 const dirs: string[] = [];
 afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
@@ -22,13 +22,8 @@ function resolvConf(text: string): string {
 }
 
 function setup(line: string, peers: Record<string, Plugin> = {}): AutoPath {
-  const d = parseCorefile(`. {\n${line}\n}`, 'Corefile')[0].directives[0];
-  const ctx = {
-    block: { zones: ['.'], port: 53, server: 'dns://:53', bind: [], corefile: 'Corefile' },
-    log: { info() {}, warn() {}, error() {}, debug() {} },
-    peer: (n: string) => peers[n],
-  } as unknown as SetupContext;
-  return autopath.setup(d, ctx) as AutoPath;
+  const d = directiveOf(line, 'Corefile');
+  return autopath.setup(d, fakeContext({ peer: (n: string) => peers[n] })) as AutoPath;
 }
 
 /** Names that exist in the fake backend; everything else is NXDOMAIN. */

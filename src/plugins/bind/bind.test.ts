@@ -1,13 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type os from 'node:os';
-import { parseCorefile } from '../../corefile/parser.js';
-import type { Directive } from '../../corefile/types.js';
 import type { SetupContext } from '../types.js';
 import { bind, parseBind } from './index.js';
-
-function directive(body: string): Directive {
-  return parseCorefile(`. {\n${body}\n}\n`, '/tmp/Corefile')[0].directives[0];
-}
+import { directiveOf as directive } from '../testing.test-helper.js';
 
 const addr = (address: string, family: 'IPv4' | 'IPv6') =>
   ({ address, family, netmask: '', mac: '', internal: false, cidr: null }) as os.NetworkInterfaceInfo;

@@ -1,15 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { parseCorefile } from '../../corefile/parser.js';
-import type { Directive } from '../../corefile/types.js';
 import { emptyResponse, type DnsResponse } from '../../dns/message.js';
 import { RCODE, TYPE } from '../../dns/constants.js';
 import { makeRequest } from '../../dns/request.js';
 import { createLogger } from '../../log/logger.js';
 import { ErrorsPlugin, parseErrors } from './index.js';
-
-function directive(body: string): Directive {
-  return parseCorefile(`. {\n${body}\n}\n`, '/tmp/Corefile')[0].directives[0];
-}
+import { directiveOf as directive } from '../testing.test-helper.js';
 
 function failing(message: string, rcode: number = RCODE.SERVFAIL): () => DnsResponse {
   return () => {

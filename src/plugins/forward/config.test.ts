@@ -5,6 +5,7 @@ import path from 'node:path';
 import { parseCorefile } from '../../corefile/parser.js';
 import { ConfigError } from '../../corefile/types.js';
 import { parseForward, parseHostPort } from './config.js';
+import { configErrorOf } from '../testing.test-helper.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'kdns-forward-'));
 const corefile = path.join(dir, 'Corefile');
@@ -18,13 +19,7 @@ function parse(body: string) {
 }
 
 function errorOf(body: string): ConfigError {
-  try {
-    parse(body);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return e as ConfigError;
-  }
-  throw new Error('expected a ConfigError');
+  return configErrorOf(() => parse(body));
 }
 
 describe('forward setup', () => {

@@ -1,5 +1,4 @@
 import { describe, it, expect, afterEach } from 'vitest';
-import { parseCorefile } from '../../corefile/parser.js';
 import { makeRequest } from '../../dns/request.js';
 import { emptyResponse } from '../../dns/message.js';
 import { RCODE } from '../../dns/constants.js';
@@ -8,6 +7,7 @@ import { registry } from '../../metrics/registry.js';
 import { startFakeUpstream, type FakeUpstream } from '../../../test/fake-upstream.js';
 import { forward } from './index.js';
 import type { Forward } from './forward.js';
+import { directiveOf, fakeContext } from '../testing.test-helper.js';
 
 const open: { close(): unknown }[] = [];
 afterEach(async () => {
@@ -15,19 +15,11 @@ afterEach(async () => {
 });
 
 function ctx(peers: Record<string, Plugin> = {}): SetupContext {
-  const quiet = { info() {}, warn() {}, error() {}, debug() {} };
-  return {
-    block: { zones: ['.'], port: 53, server: 'dns://:53', bind: [], corefile: '/tmp/Corefile' },
-    informers: {} as SetupContext['informers'],
-    log: quiet,
-    lookup: async () => emptyResponse(RCODE.SERVFAIL),
-    peer: (n) => peers[n],
-    process: { reloading: false },
-  };
+  return fakeContext({ block: { corefile: '/tmp/Corefile' }, peer: (n) => peers[n] });
 }
 
 function setup(line: string, peers: Record<string, Plugin> = {}): Forward {
-  const d = parseCorefile(`. {\n${line}\n}\n`, '/tmp/Corefile')[0].directives[0];
+  const d = directiveOf(line);
   const f = forward.setup(d, ctx(peers)) as Forward;
   open.push(f);
   return f;

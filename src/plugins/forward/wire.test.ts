@@ -2,20 +2,9 @@ import { describe, it, expect } from 'vitest';
 import dnsPacket from 'dns-packet';
 import { makeRequest } from '../../dns/request.js';
 import { buildUpstreamQuery, decodeReply, replyMatches, withId, MalformedReply } from './wire.js';
+import { replyBytes as reply } from '../../dns/testing.test-helper.js';
 
 const q = { lname: 'www.example.org.', qtype: 1, qclass: 1 };
-
-function reply(o: Partial<dnsPacket.Packet> & { qname?: string; qtype?: string; qclass?: string } = {}): Buffer {
-  return dnsPacket.encode({
-    type: 'response',
-    id: o.id ?? 4242,
-    flags: o.flags ?? 0,
-    questions: [{ name: o.qname ?? 'WWW.Example.org', type: (o.qtype ?? 'A') as any, class: (o.qclass ?? 'IN') as any }],
-    answers: o.answers ?? [],
-    authorities: o.authorities ?? [],
-    additionals: o.additionals ?? [],
-  });
-}
 
 describe('matching replies to our query', () => {
   it('accepts our ID and question, comparing the name case-insensitively', () => {

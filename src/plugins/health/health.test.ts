@@ -1,15 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import net from 'node:net';
-import { parseCorefile } from '../../corefile/parser.js';
-import type { Directive } from '../../corefile/types.js';
 import { createLogger } from '../../log/logger.js';
 import { m } from '../../metrics/registry.js';
 import type { ProcessContext } from '../types.js';
 import { HealthPlugin, parseHealth } from './index.js';
-
-function directive(body: string): Directive {
-  return parseCorefile(`. {\n${body}\n}\n`, '/tmp/Corefile')[0].directives[0];
-}
+import { directiveOf as directive } from '../testing.test-helper.js';
 
 const open: HealthPlugin[] = [];
 afterEach(async () => {

@@ -5,7 +5,7 @@
 import http from 'node:http';
 import type { Directive } from '../../corefile/types.js';
 import { configErrorAt } from '../../corefile/types.js';
-import { acquireHttp, boundPort, parseHostPort, type HttpHandle } from '../../server/http.js';
+import { acquireHttp, boundPort, checkAddress, parseHostPort, type HttpHandle } from '../../server/http.js';
 import { m } from '../../metrics/registry.js';
 import type { Logger, Plugin, PluginDefinition, ProcessContext } from '../types.js';
 import { formatDuration, parseDuration } from '../../corefile/duration.js';
@@ -23,7 +23,8 @@ export interface HealthConfig {
 export function parseHealth(d: Directive): HealthConfig {
   if (d.args.length > 1) throw configErrorAt(d, `plugin/health: Wrong argument count or unexpected line ending after '${d.args[1]}'`);
   const address = d.args[0] ?? DEFAULT_ADDRESS;
-  checkAddress(d, 'health', address);
+  const bad = checkAddress(address);
+  if (bad) throw configErrorAt(d, `plugin/health: ${bad}`);
   let lameduckMs = 0;
   for (const sub of d.block ?? []) {
     if (sub.name !== 'lameduck') throw configErrorAt(sub, `plugin/health: unknown property '${sub.name}'`);
@@ -35,18 +36,6 @@ export function parseHealth(d: Directive): HealthConfig {
     }
   }
   return { address, lameduckMs };
-}
-
-/** CoreDNS requires HOST:PORT (net.SplitHostPort): `:8080`, `127.0.0.1:8080`, `[::1]:8080`. */
-export function checkAddress(d: Directive, plugin: string, address: string) {
-  if (!/^(\[[^\]]*\]|[^:[\]]*):\d+$/.test(address)) {
-    throw configErrorAt(d, `plugin/${plugin}: address ${address}: missing port in address`);
-  }
-  try {
-    parseHostPort(address, 0);
-  } catch (e) {
-    throw configErrorAt(d, `plugin/${plugin}: ${(e as Error).message}`);
-  }
 }
 
 /** Where the process reaches its own listener: a wildcard host means loopback. */

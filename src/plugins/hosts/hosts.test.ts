@@ -9,6 +9,7 @@ import { emptyResponse, type DnsResponse } from '../../dns/message.js';
 import { reverseName } from '../../dns/reverse.js';
 import type { Plugin, SetupContext } from '../types.js';
 import { hosts, Hosts } from './index.js';
+import { fakeContext, quietLogger } from '../testing.test-helper.js';
 
 const dirs: string[] = [];
 const plugins: Plugin[] = [];
@@ -27,14 +28,7 @@ function tempFile(text: string): string {
 
 const warnings: string[] = [];
 function ctx(zones = ['.']): SetupContext {
-  return {
-    block: { zones, port: 53, server: 'dns://:53', bind: [], corefile: 'Corefile' },
-    informers: {} as SetupContext['informers'],
-    log: { info() {}, warn: (m) => warnings.push(m), error() {}, debug() {} },
-    lookup: async () => emptyResponse(RCODE.SERVFAIL),
-    peer: () => undefined,
-    process: { reloading: false },
-  };
+  return fakeContext({ block: { zones }, log: { ...quietLogger, warn: (m) => warnings.push(m) } });
 }
 
 function setup(corefile: string, zones?: string[]): Hosts {

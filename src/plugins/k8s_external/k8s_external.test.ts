@@ -1,11 +1,11 @@
 import { describe, it, expect } from 'vitest';
-import { parseCorefile } from '../../corefile/parser.js';
 import { makeRequest } from '../../dns/request.js';
 import { RCODE, TYPE } from '../../dns/constants.js';
 import { emptyResponse, type DnsResponse } from '../../dns/message.js';
-import type { Plugin, SetupContext } from '../types.js';
+import type { Plugin } from '../types.js';
 import type { Informer, Store, ServiceRecord, EndpointSliceRecord, NamespaceRecord } from '../../informer/types.js';
 import { k8s_external, External } from './index.js';
+import { directiveOf, fakeContext } from '../testing.test-helper.js';
 
 function store<T extends { key: string }>(items: T[], indexes: Record<string, (t: T) => string[]>): Store<T> {
   return {
@@ -53,16 +53,15 @@ const informer = {
 } as unknown as Informer;
 
 function setup(body: string, peer: Plugin | null = { name: 'kubernetes', informer } as unknown as Plugin, bind = ['172.0.0.2']): External {
-  const d = parseCorefile(`. {\n${body}\n}`, 'Corefile')[0].directives[0];
-  const ctx = {
-    block: { zones: ['.'], port: 53, server: 'dns://:53', bind, corefile: 'Corefile' },
-    log: { info() {}, warn() {}, error() {}, debug() {} },
+  const d = directiveOf(body, 'Corefile');
+  const ctx = fakeContext({
+    block: { bind },
     peer: (n: string) => (n === 'kubernetes' ? (peer ?? undefined) : undefined),
     lookup: async (name: string, qtype: number) => ({
       rcode: 0, authorities: [], additionals: [],
       answers: qtype === TYPE.A ? [{ name, type: 'A', class: 'IN', ttl: 30, data: '203.0.113.9' }] : [],
     }),
-  } as unknown as SetupContext;
+  });
   return k8s_external.setup(d, ctx) as External;
 }
 

@@ -1,14 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { parseCorefile } from '../../corefile/parser.js';
-import type { Directive } from '../../corefile/types.js';
 import { emptyResponse, type DnsResponse, type RR } from '../../dns/message.js';
 import { RCODE, TYPE } from '../../dns/constants.js';
 import { makeRequest } from '../../dns/request.js';
 import { LoadbalancePlugin, parseLoadbalance } from './index.js';
-
-function directive(body: string): Directive {
-  return parseCorefile(`. {\n${body}\n}\n`, '/tmp/Corefile')[0].directives[0];
-}
+import { directiveOf as directive } from '../testing.test-helper.js';
 
 const rr = (type: string, data: unknown): RR => ({ name: 'www.example.org.', type, class: 'IN', ttl: 30, data });
 const a = (ip: string) => rr('A', ip);

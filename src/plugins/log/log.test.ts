@@ -1,6 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { parseCorefile } from '../../corefile/parser.js';
-import type { Directive } from '../../corefile/types.js';
 import { emptyResponse, type DnsRequest, type DnsResponse } from '../../dns/message.js';
 import { RCODE, TYPE } from '../../dns/constants.js';
 import { makeRequest } from '../../dns/request.js';
@@ -9,10 +7,7 @@ import { createLogger } from '../../log/logger.js';
 import type { Plugin, SetupContext } from '../types.js';
 import { log } from './index.js';
 import { seconds } from './format.js';
-
-function directives(body: string): Directive[] {
-  return parseCorefile(`. {\n${body}\n}\n`, '/tmp/Corefile')[0].directives;
-}
+import { directivesOf as directives } from '../testing.test-helper.js';
 
 /** Set up every `log` line of `body` the way the server does (in order, peers visible). */
 function setup(body: string) {

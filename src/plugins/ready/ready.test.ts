@@ -1,13 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseCorefile } from '../../corefile/parser.js';
-import type { Directive } from '../../corefile/types.js';
 import { createLogger } from '../../log/logger.js';
 import type { Plugin, ProcessContext, SetupContext } from '../types.js';
 import { parseReady, ReadyPlugin } from './index.js';
-
-function directive(body: string): Directive {
-  return parseCorefile(`. {\n${body}\n}\n`, '/tmp/Corefile')[0].directives[0];
-}
+import { directiveOf as directive } from '../testing.test-helper.js';
 
 /** A plugin whose readiness the test flips, counting how often it is asked. */
 function fake(name: string, ok = false) {

@@ -1,13 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { parseCorefile } from '../../corefile/parser.js';
-import type { Directive } from '../../corefile/types.js';
 import { m } from '../../metrics/registry.js';
 import type { ProcessContext } from '../types.js';
 import { nextDelay, parseReload, recordReload, ReloadPlugin } from './index.js';
-
-function directive(body: string): Directive {
-  return parseCorefile(`. {\n${body}\n}\n`, '/tmp/Corefile')[0].directives[0];
-}
+import { directiveOf as directive } from '../testing.test-helper.js';
 
 const open: ReloadPlugin[] = [];
 afterEach(() => {

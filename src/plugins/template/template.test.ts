@@ -1,5 +1,4 @@
 import { describe, it, expect } from 'vitest';
-import { parseCorefile } from '../../corefile/parser.js';
 import { makeRequest } from '../../dns/request.js';
 import { RCODE, TYPE } from '../../dns/constants.js';
 import { emptyResponse, type DnsRequest, type DnsResponse } from '../../dns/message.js';
@@ -7,24 +6,21 @@ import type { SetupContext } from '../types.js';
 import { template, TemplatePlugin } from './index.js';
 import { parseRR } from './rr.js';
 import { parseTemplate } from './gotemplate.js';
+import { directiveOf, fakeContext } from '../testing.test-helper.js';
 
 const lookups: string[] = [];
 function ctx(zones = ['.']): SetupContext {
-  return {
-    block: { zones, port: 53, server: 'dns://:53', bind: [], corefile: 'Corefile' },
-    informers: {} as SetupContext['informers'],
-    log: { info() {}, warn() {}, error() {}, debug() {} },
+  return fakeContext({
+    block: { zones },
     lookup: async (name: string, qtype: number) => {
       lookups.push(`${name}/${qtype}`);
       return { rcode: 0, answers: [{ name, type: 'A', class: 'IN', ttl: 60, data: '192.0.2.7' }], authorities: [], additionals: [] };
     },
-    peer: () => undefined,
-    process: { reloading: false },
-  };
+  });
 }
 
 function setup(body: string, zones?: string[]): TemplatePlugin {
-  const d = parseCorefile(`. {\n${body}\n}`, 'Corefile')[0].directives[0];
+  const d = directiveOf(body, 'Corefile');
   return template.setup(d, ctx(zones)) as TemplatePlugin;
 }
 
