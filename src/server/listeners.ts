@@ -21,6 +21,12 @@ export interface ListenerOptions {
   exclusive?: boolean;
 }
 
+/** SO_REUSEPORT for dgram sockets arrived in Node 22.12 / 23.1 (the image runs Node 24). */
+export const UDP_REUSEPORT = (() => {
+  const [maj, min] = process.versions.node.split('.').map(Number);
+  return maj > 23 || (maj === 23 && min >= 1) || (maj === 22 && min >= 12);
+})();
+
 export class Listener {
   udp: dgram.Socket[] = [];
   tcp: net.Server | null = null;
@@ -45,9 +51,13 @@ export class Listener {
         // All interfaces: one IPv4 and one IPv6-only socket rather than one dual-stack socket, so
         // IPv4 clients are plain a.b.c.d addresses (Node validates the address on every send, and
         // the IPv4 check is far cheaper than the IPv6 one for ::ffff:a.b.c.d).
-        const s = dgram.createSocket({ type: t, reuseAddr: false, ipv6Only: t === 'udp6' && host === '' });
+        // In -workers mode on a Node with SO_REUSEPORT, each worker binds its own UDP socket and the
+        // kernel spreads datagrams over them; a socket shared through the cluster primary wakes one
+        // worker for nearly every datagram. Port 0 (tests) must stay shared to get one port.
+        const own = this.opts.exclusive === false && UDP_REUSEPORT && port !== 0;
+        const s = dgram.createSocket({ type: t, reuseAddr: false, ipv6Only: t === 'udp6' && host === '', ...(own ? { reusePort: true } : {}) } as dgram.SocketOptions);
         s.once('error', reject);
-        s.bind({ port, address: addr, exclusive: this.opts.exclusive ?? true }, () => {
+        s.bind({ port, address: addr, exclusive: own ? true : (this.opts.exclusive ?? true) }, () => {
           s.off('error', reject);
           resolve(s);
         });
