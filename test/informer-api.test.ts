@@ -6,10 +6,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createInformer, createInformers, type KdnsInformer } from '../src/informer/informer.js';
-import type { ChangeEvent, InformerLogger, InformerOptions } from '../src/informer/types.js';
+import type { ChangeEvent, InformerOptions } from '../src/informer/types.js';
 import { startFakeApiServer, type FakeApiServer, type FakeApiServerOptions } from './fake-apiserver.js';
+import { recordingLogger, until, useCleanups } from './support/informer.js';
 
 const clusterFile = fileURLToPath(new URL('../../shared/conformance/cluster.json', import.meta.url));
 const legacyFile = fileURLToPath(new URL('./fixtures/informer/legacy-endpoints.json', import.meta.url));
@@ -32,24 +33,7 @@ function makeCerts(dir: string): Record<'ca' | 'serverCert' | 'serverKey' | 'cli
   return { ca: f('ca.crt'), serverCert: f('server.crt'), serverKey: f('server.key'), clientCert: f('client.crt'), clientKey: f('client.key') };
 }
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
-
-function quietLogger(): InformerLogger & { lines: string[] } {
-  const lines: string[] = [];
-  const put = (lvl: string) => (m: string) => void lines.push(`${lvl} ${m}`);
-  return { lines, info: put('info'), warn: put('warn'), error: put('error'), debug: put('debug') };
-}
-
-async function until(cond: () => boolean, timeoutMs = 3000, what = 'condition'): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const cleanups = useCleanups();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -60,7 +44,7 @@ async function fakeApi(opts: FakeApiServerOptions = { listFile: clusterFile }): 
 }
 
 function informer(api: FakeApiServer, opts: Partial<InformerOptions> = {}) {
-  const log = quietLogger();
+  const log = recordingLogger();
   const inf = createInformer({ endpoint: api.url, kinds: ['services', 'endpointslices', 'namespaces'], ...opts }, log);
   cleanups.push(() => inf.stop()); // runs before api.close (cleanups run in reverse)
   const events: ChangeEvent[] = [];
@@ -288,7 +272,7 @@ describe.skipIf(!haveCluster)('informer against the API', () => {
 
   it('shares one informer per connection and adds watches for new kinds', async () => {
     const api = await fakeApi();
-    const informers = createInformers(quietLogger());
+    const informers = createInformers(recordingLogger());
     cleanups.push(() => informers.closeAll());
     const a = informers.get({ endpoint: api.url, kinds: ['services', 'namespaces'] }) as KdnsInformer;
     await a.waitForSync(5000);
@@ -344,7 +328,7 @@ describe.skipIf(!haveCluster)('informer against the API', () => {
         '',
       ].join('\n'),
     );
-    const log = quietLogger();
+    const log = recordingLogger();
     const inf = createInformer({ kubeconfig: { file, context: 'test' }, kinds: ['namespaces'] }, log);
     cleanups.push(() => inf.stop());
     expect(await inf.waitForSync(5000)).toBe(true);
@@ -369,7 +353,7 @@ describe.skipIf(!haveCluster)('informer against the API', () => {
   });
 
   it('rejects unusable connection options at creation', () => {
-    expect(() => createInformer({ endpoint: 'ftp://127.0.0.1', kinds: ['services'] }, quietLogger())).toThrow(/not http/);
-    expect(() => createInformer({ kubeconfig: { file: '/nonexistent/kubeconfig' }, kinds: ['services'] }, quietLogger())).toThrow();
+    expect(() => createInformer({ endpoint: 'ftp://127.0.0.1', kinds: ['services'] }, recordingLogger())).toThrow(/not http/);
+    expect(() => createInformer({ kubeconfig: { file: '/nonexistent/kubeconfig' }, kinds: ['services'] }, recordingLogger())).toThrow();
   });
 });

@@ -5,32 +5,16 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, utimesSync
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createInformer } from '../src/informer/informer.js';
 import { parseSnapshot } from '../src/informer/snapshot-source.js';
-import type { ChangeEvent, InformerLogger, InformerOptions } from '../src/informer/types.js';
+import type { ChangeEvent, InformerOptions } from '../src/informer/types.js';
+import { recordingLogger, until, useCleanups } from './support/informer.js';
 
 const fixtures = fileURLToPath(new URL('./fixtures/informer/', import.meta.url));
 const clusterFile = fileURLToPath(new URL('../../shared/conformance/cluster.json', import.meta.url));
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
-
-function quietLogger(): InformerLogger & { lines: string[] } {
-  const lines: string[] = [];
-  const put = (lvl: string) => (m: string) => void lines.push(`${lvl} ${m}`);
-  return { lines, info: put('info'), warn: put('warn'), error: put('error'), debug: put('debug') };
-}
-
-async function until(cond: () => boolean, timeoutMs = 3000, what = 'condition'): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const cleanups = useCleanups();
 
 function tempCopy(fixture: string): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kdns-snapshot-'));
@@ -41,7 +25,7 @@ function tempCopy(fixture: string): string {
 }
 
 function snapshotInformer(file: string, opts: Partial<InformerOptions> = {}) {
-  const log = quietLogger();
+  const log = recordingLogger();
   const inf = createInformer({ snapshot: file, snapshotPollMs: 50, kinds: ['services', 'endpointslices', 'namespaces'], ...opts }, log);
   cleanups.push(() => inf.stop());
   const events: ChangeEvent[] = [];

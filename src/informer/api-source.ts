@@ -13,6 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
 import { Backoff } from './backoff.js';
 import { ConvertError, convertObject, objectKey } from './convert.js';
+import { JsonListSplitter } from './json-items.js';
 import type { Sink, Source } from './source.js';
 import type { InformerOptions, Kind, RecordOf } from './types.js';
 
@@ -60,7 +61,8 @@ export interface Connection {
   apply(opts: https.RequestOptions): Promise<void>;
 }
 
-const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+// In a pod the kubelet mounts the credentials here; KDNS_SERVICEACCOUNT_DIR exists for tests.
+const saDir = () => process.env.KDNS_SERVICEACCOUNT_DIR ?? '/var/run/secrets/kubernetes.io/serviceaccount';
 
 /**
  * The connection for the options: kubeconfig file (wins, as in CoreDNS), else endpoint (+tls), else
@@ -97,8 +99,8 @@ export function connectionFor(opts: InformerOptions): Connection {
   if (!host || !port) {
     throw new Error('no endpoint or kubeconfig given and not running in a cluster (KUBERNETES_SERVICE_HOST unset)');
   }
-  const tokenFile = `${SA_DIR}/token`;
-  const caFile = `${SA_DIR}/ca.crt`;
+  const tokenFile = `${saDir()}/token`;
+  const caFile = `${saDir()}/ca.crt`;
   if (!existsSync(tokenFile)) throw new Error(`in-cluster credentials missing: ${tokenFile}`);
   return {
     server: `https://${host.includes(':') ? `[${host}]` : host}:${port}`,
@@ -197,12 +199,51 @@ class ApiClient {
     });
   }
 
-  async getJSON(path: string, query: Record<string, string>, signal: AbortSignal): Promise<Json> {
+  /** A list request whose items are handed to `onItem` one by one while the body streams in (a
+   *  list served from the watch cache ignores `limit`: the first list is the whole kind). */
+  async list(path: string, query: Record<string, string>, signal: AbortSignal, onItem: (item: Json) => void): Promise<Json> {
     const res = await this.open(path, query, signal);
-    const body = await readBody(res, LIST_TIMEOUT_MS);
-    if (res.statusCode !== 200) throw statusError(res.statusCode ?? 0, body);
-    return JSON.parse(body);
+    if (res.statusCode !== 200) throw statusError(res.statusCode ?? 0, await readBody(res, LIST_TIMEOUT_MS));
+    return readList(res, LIST_TIMEOUT_MS, onItem);
   }
+}
+
+/** Streams a list response through a JsonListSplitter: each item goes to `onItem` as soon as it
+ *  was received; resolves with the list without its items (kind, metadata). */
+function readList(res: http.IncomingMessage, timeoutMs: number, onItem: (item: Json) => void): Promise<Json> {
+  return new Promise((resolve, reject) => {
+    const splitter = new JsonListSplitter(onItem);
+    let settled = false;
+    const finish = (err: unknown, value?: Json) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (err) {
+        res.destroy();
+        reject(err);
+      } else resolve(value);
+    };
+    const timer = setTimeout(() => finish(new Error(`response not complete in ${timeoutMs} ms`)), timeoutMs);
+    res.on('data', (c: Buffer) => {
+      if (settled) return;
+      try {
+        splitter.push(c);
+      } catch (e) {
+        finish(e);
+      }
+    });
+    res.on('end', () => {
+      try {
+        finish(undefined, splitter.end());
+      } catch (e) {
+        finish(e);
+      }
+    });
+    res.on('error', (e) => finish(e));
+    res.on('close', () => {
+      if (!res.complete) finish(new Error('connection closed before the response was complete'));
+    });
+  });
 }
 
 function readBody(res: http.IncomingMessage, timeoutMs: number): Promise<string> {
@@ -343,9 +384,14 @@ class KindWatcher {
       if (cont) q.continue = cont;
       else if (this.listRV) q.resourceVersion = this.listRV;
       let page: Json;
+      const before = records.length;
       try {
-        page = await this.client.getJSON(this.resource.path, q, this.signal);
+        page = await this.client.list(this.resource.path, q, this.signal, (item) => {
+          const r = this.convert(item);
+          if (r) records.push(r);
+        });
       } catch (e) {
+        records.length = before; // a page that failed half-way is fetched again as a whole
         // An expired continue token or a compacted resourceVersion: start over with a consistent list.
         if (isGone(e) && (cont || this.listRV)) {
           this.listRV = '';
@@ -354,10 +400,6 @@ class KindWatcher {
           continue;
         }
         throw e;
-      }
-      for (const item of Array.isArray(page?.items) ? page.items : []) {
-        const r = this.convert(item);
-        if (r) records.push(r);
       }
       listRV = String(page?.metadata?.resourceVersion ?? '');
       cont = typeof page?.metadata?.continue === 'string' ? page.metadata.continue : '';

@@ -49,10 +49,17 @@ function arr(v: unknown): Json[] {
   return Array.isArray(v) ? v : [];
 }
 
+const NO_STRINGS: string[] = Object.freeze([]) as unknown as string[];
+
+/** The non-empty strings of `v` in an exactly sized array (an array grown by push() keeps 17+
+ *  slots: 100k one-address endpoints would carry ~13 MB of empty slots). */
 function strings(v: unknown): string[] {
-  const out: string[] = [];
-  for (const s of arr(v)) if (typeof s === 'string' && s !== '') out.push(s);
-  return out;
+  if (!Array.isArray(v) || v.length === 0) return NO_STRINGS;
+  let ok = 0;
+  for (const s of v) if (typeof s === 'string' && s !== '') ok++;
+  if (ok === 0) return NO_STRINGS;
+  if (ok === v.length) return v.slice() as string[];
+  return v.filter((s): s is string => typeof s === 'string' && s !== '');
 }
 
 function num(v: unknown): number | undefined {
@@ -164,7 +171,7 @@ function targetRefName(ref: Json): string {
 
 export function convertEndpointSlice(o: Json): EndpointSliceRecord {
   const m = metaOf(o, true);
-  const labels = labelsOf(o.metadata);
+  const rawLabels = o.metadata?.labels;
   let ports: EndpointPort[] = arr(o.ports)
     .filter(isObj)
     .map((p) => {
@@ -200,11 +207,13 @@ export function convertEndpointSlice(o: Json): EndpointSliceRecord {
     namespace: m.namespace,
     name: m.name,
     key: m.key,
-    serviceName: internOr(labels[SERVICE_NAME_LABEL]),
+    serviceName: internOr(isObj(rawLabels) ? rawLabels[SERVICE_NAME_LABEL] : undefined),
     addressType: internOr(o.addressType, 'IPv4'),
     ports,
     endpoints,
-    labels,
+    // No consumer reads slice labels (`labels` selectors are applied by the API server, or by the
+    // snapshot source on the raw object); the one that matters is serviceName.
+    labels: EMPTY_LABELS,
     lastChangeTriggerTime: parseTime(o.metadata?.annotations?.[TRIGGER_TIME_ANNOTATION]),
     resourceVersion: m.rv,
   };
@@ -263,7 +272,7 @@ export function convertEndpoints(o: Json): EndpointSliceRecord {
     addressType: intern(family || 'IPv4'),
     ports: ports.length > 0 ? ports : portlessSentinel(),
     endpoints,
-    labels: labelsOf(o.metadata),
+    labels: EMPTY_LABELS,
     lastChangeTriggerTime: parseTime(o.metadata?.annotations?.[TRIGGER_TIME_ANNOTATION]),
     resourceVersion: m.rv,
   };

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import yaml from 'js-yaml';
 import { ConvertError, convertObject } from './convert.js';
+import { JsonListSplitter } from './json-items.js';
 import { matchesSelector, parseSelector, type LabelSelector } from './selector.js';
 import type { Sink, Source } from './source.js';
 import type { InformerOptions, Kind, RecordOf } from './types.js';
@@ -13,6 +14,37 @@ import type { InformerOptions, Kind, RecordOf } from './types.js';
 type Json = any;
 
 export const DEFAULT_SNAPSHOT_POLL_MS = 500;
+
+/** The object's own string labels (records keep only what consumers read). */
+function rawLabels(obj: Json): Record<string, string> | undefined {
+  const l = obj?.metadata?.labels;
+  if (typeof l !== 'object' || l === null || Array.isArray(l)) return undefined;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(l)) if (typeof v === 'string') out[k] = v;
+  return out;
+}
+
+/** Hands every object of a parsed document to `emit` with the API kind it was listed as (typed
+ *  lists such as ServiceList carry the kind only on the list; nested lists are flattened). */
+function visitObjects(d: Json, hint: string, emit: (obj: Json, kind: string) => void): void {
+  if (d === null || d === undefined) return;
+  if (Array.isArray(d)) {
+    for (const x of d) visitObjects(x, hint, emit);
+    return;
+  }
+  if (typeof d !== 'object') throw new Error(`unexpected ${typeof d} at the top level`);
+  const kind = typeof d.kind === 'string' && d.kind ? d.kind : hint;
+  if (Array.isArray(d.items) && (kind === '' || kind.endsWith('List'))) {
+    const itemHint = listItemKind(kind);
+    for (const x of d.items) visitObjects(x, itemHint, emit);
+    return;
+  }
+  emit(d, kind);
+}
+
+function listItemKind(listKind: string): string {
+  return listKind && listKind !== 'List' ? listKind.slice(0, -'List'.length) : '';
+}
 
 /** The objects of a snapshot, each with the API kind it was listed as (typed lists such as
  *  ServiceList carry the kind only on the list). Accepts a v1 List, a typed list, a JSON array,
@@ -29,23 +61,55 @@ export function parseSnapshot(text: string): { obj: Json; kind: string }[] {
     docs = JSON.parse(JSON.stringify(yaml.loadAll(text)));
   }
   const out: { obj: Json; kind: string }[] = [];
-  const visit = (d: Json, hint: string) => {
-    if (d === null || d === undefined) return;
-    if (Array.isArray(d)) {
-      for (const x of d) visit(x, hint);
-      return;
-    }
-    if (typeof d !== 'object') throw new Error(`unexpected ${typeof d} at the top level`);
-    const kind = typeof d.kind === 'string' && d.kind ? d.kind : hint;
-    if (Array.isArray(d.items) && (kind === '' || kind.endsWith('List'))) {
-      const itemHint = kind && kind !== 'List' ? kind.slice(0, -'List'.length) : '';
-      for (const x of d.items) visit(x, itemHint);
-      return;
-    }
-    out.push({ obj: d, kind });
-  };
-  for (const d of docs) visit(d, '');
+  for (const d of docs) visitObjects(d, '', (obj, kind) => out.push({ obj, kind }));
   return out;
+}
+
+/**
+ * Reads a snapshot file and hands each object to `emit` (see parseSnapshot). JSON files are
+ * streamed: each list item is parsed when its bytes arrived and dropped after `emit`, so a 30 MB
+ * dump never exists as one string or one object graph (YAML is parsed whole). Items without their
+ * own `kind` take it from the list's kind, which may come after the items (kubectl prints `items`
+ * before `kind`); only those wait for the end.
+ */
+export async function readSnapshotFile(file: string, emit: (obj: Json, kind: string) => void): Promise<void> {
+  const fh = await fs.promises.open(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    let splitter: JsonListSplitter | null = null;
+    let yamlParts: Buffer[] | null = null;
+    const kindless: Json[] = [];
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      const chunk = buf.subarray(0, bytesRead);
+      if (!splitter && !yamlParts) {
+        const first = chunk.find((c) => c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09);
+        if (first === undefined) continue; // leading whitespace only so far
+        if (first === 0x7b || first === 0x5b) {
+          splitter = new JsonListSplitter((item: Json) => {
+            if (item !== null && typeof item === 'object' && !Array.isArray(item) && !(typeof item.kind === 'string' && item.kind)) {
+              kindless.push(item);
+            } else visitObjects(item, '', emit);
+          });
+        } else yamlParts = [];
+      }
+      if (splitter) splitter.push(chunk);
+      else yamlParts!.push(Buffer.from(chunk));
+    }
+    if (yamlParts) {
+      for (const { obj, kind } of parseSnapshot(Buffer.concat(yamlParts).toString('utf8'))) emit(obj, kind);
+      return;
+    }
+    if (!splitter) return; // empty file: no objects
+    const rest = splitter.end() as Json;
+    const isList = rest !== null && typeof rest === 'object' && !Array.isArray(rest) && Array.isArray(rest.items);
+    const listKind = isList && typeof rest.kind === 'string' ? rest.kind : '';
+    for (const item of kindless) visitObjects(item, listItemKind(listKind), emit);
+    if (!isList) visitObjects(rest, '', emit);
+  } finally {
+    await fh.close();
+  }
 }
 
 export class SnapshotSource implements Source {
@@ -109,32 +173,24 @@ export class SnapshotSource implements Source {
   }
 
   private async readOnce(): Promise<void> {
-    let text: string;
-    let objs: { obj: Json; kind: string }[];
-    try {
-      text = await fs.promises.readFile(this.file, 'utf8');
-      objs = parseSnapshot(text);
-    } catch (e) {
-      this.sink.log.error(`informer: snapshot ${this.file}: ${(e as Error).message}; keeping the last good state`);
-      return;
-    }
-    if (this.stopped) return;
     const byKind = new Map<Kind, RecordOf[Kind][]>();
     for (const k of this.kinds) byKind.set(k, []);
     const legacy: RecordOf['endpointslices'][] = [];
     let haveSlices = false;
     let skipped = 0;
-    for (const { obj, kind } of objs) {
+    // Each object is converted as soon as it is parsed and then dropped: only compact records
+    // accumulate until the whole file was read (a broken file must not replace the stores).
+    const add = (obj: Json, kind: string) => {
       try {
         const c = convertObject(obj, kind);
-        if (!c) continue;
+        if (!c) return;
         const list = byKind.get(c.kind);
-        if (!list) continue;
+        if (!list) return;
         const sel = c.kind === 'namespaces' ? this.nsLabels : c.kind === 'nodes' ? [] : this.labels;
-        if (sel.length > 0 && !matchesSelector(sel, c.record.labels)) continue;
+        if (sel.length > 0 && !matchesSelector(sel, rawLabels(obj))) return;
         if ((obj.kind || kind) === 'Endpoints') {
           legacy.push(c.record as RecordOf['endpointslices']);
-          continue;
+          return;
         }
         if (c.kind === 'endpointslices') haveSlices = true;
         list.push(c.record);
@@ -142,10 +198,17 @@ export class SnapshotSource implements Source {
         if (!(e instanceof ConvertError)) throw e;
         skipped++;
       }
+    };
+    try {
+      await readSnapshotFile(this.file, add);
+    } catch (e) {
+      this.sink.log.error(`informer: snapshot ${this.file}: ${(e as Error).message}; keeping the last good state`);
+      return;
     }
+    if (this.stopped) return;
     // Endpoints only stand in for slices, as against an API without discovery.k8s.io/v1; a dump
     // of both would otherwise count every address twice.
-    if (!haveSlices) byKind.get('endpointslices')?.push(...legacy);
+    if (!haveSlices) for (const r of legacy) byKind.get('endpointslices')?.push(r);
     if (skipped > 0) this.sink.log.warn(`informer: snapshot ${this.file}: skipped ${skipped} objects without a name`);
     for (const [kind, recs] of byKind) {
       this.sink.replace(kind, recs);

@@ -71,3 +71,27 @@ describe('store indexes', () => {
     expect(() => services.byIndex('ip', 'x')).toThrow(/no index 'ip'/);
   });
 });
+
+describe('store buckets', () => {
+  it('turns a one-record bucket into a shared one and back, keeping lookups exact', () => {
+    const { endpointslices } = createStores();
+    const a = slice('n', 'a', 'web', ['10.1.0.1']);
+    endpointslices.set(a);
+    const one = endpointslices.byIndex('ip', '10.1.0.1');
+    expect(one).toEqual([a]);
+    expect(Object.isFrozen(one)).toBe(true);
+    expect(endpointslices.byIndex('ip', '10.1.0.1')).toBe(one);
+    endpointslices.set(slice('n', 'b', 'web', ['10.1.0.1']));
+    expect(endpointslices.byIndex('ip', '10.1.0.1').map((s) => s.name)).toEqual(['a', 'b']);
+    expect(endpointslices.byIndex('service', 'n/web').map((s) => s.name)).toEqual(['a', 'b']);
+    const a2 = slice('n', 'a', 'web', ['10.1.0.1', '10.1.0.1']); // replace in place, address listed twice
+    endpointslices.set(a2);
+    expect(endpointslices.byIndex('ip', '10.1.0.1')).toEqual([a2, endpointslices.get('n/b')]);
+    endpointslices.delete('n/b');
+    expect(endpointslices.byIndex('ip', '10.1.0.1')).toEqual([a2]);
+    expect(endpointslices.byIndex('service', 'n/web')).toEqual([a2]);
+    endpointslices.delete('n/a');
+    expect(endpointslices.byIndex('ip', '10.1.0.1')).toEqual([]);
+    expect(endpointslices.byIndex('service', 'n/web')).toEqual([]);
+  });
+});

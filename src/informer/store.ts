@@ -1,6 +1,11 @@
 // In-memory store of one kind with secondary indexes. Index upkeep is incremental: adding, updating
-// or deleting a record touches only the index values of that record (O(size of the record)); the
-// array a lookup returns is built lazily per bucket and cached until that bucket changes.
+// or deleting a record touches only the index values of that record (O(size of the record)).
+//
+// Memory: most index values hold exactly one record (an endpoint IP, a cluster IP, a slice's
+// service), so a bucket is the record itself until a second record joins; only then does it become
+// a Bucket (a key -> record Map plus the cached list). The array `byIndex` returns for a
+// one-record bucket is made on first lookup and cached per record (WeakMap), so the 100k-IP index
+// of a large cluster costs one Map entry per IP instead of a Map per IP.
 
 import type { EndpointSliceRecord, Kind, PodRecord, RecordOf, ServiceRecord, Store } from './types.js';
 
@@ -8,14 +13,16 @@ export type IndexFn<T> = (rec: T) => Iterable<string>;
 
 const NONE: readonly never[] = Object.freeze([]);
 
-interface Bucket<T> {
-  byKey: Map<string, T>;
-  list: readonly T[] | null;
+class Bucket<T> {
+  readonly byKey = new Map<string, T>();
+  list: readonly T[] | null = null;
 }
 
 export class IndexedStore<T extends { key: string }> implements Store<T> {
   private readonly items = new Map<string, T>();
-  private readonly indexes = new Map<string, { fn: IndexFn<T>; buckets: Map<string, Bucket<T>> }>();
+  private readonly indexes = new Map<string, { fn: IndexFn<T>; buckets: Map<string, T | Bucket<T>> }>();
+  /** The one-element array `byIndex` returns for a bucket holding just this record. */
+  private readonly singles = new WeakMap<T, readonly T[]>();
 
   constructor(indexFns: Record<string, IndexFn<T>> = {}) {
     for (const [name, fn] of Object.entries(indexFns)) this.indexes.set(name, { fn, buckets: new Map() });
@@ -45,8 +52,11 @@ export class IndexedStore<T extends { key: string }> implements Store<T> {
     const idx = this.indexes.get(index);
     if (!idx) throw new Error(`store has no index '${index}' (has: ${this.indexNames().join(', ') || 'none'})`);
     const b = idx.buckets.get(value);
-    if (!b) return NONE;
-    return (b.list ??= Object.freeze([...b.byKey.values()]));
+    if (b === undefined) return NONE;
+    if (b instanceof Bucket) return (b.list ??= Object.freeze([...b.byKey.values()]));
+    let one = this.singles.get(b);
+    if (!one) this.singles.set(b, (one = Object.freeze([b])));
+    return one;
   }
 
   /** Inserts or replaces; returns the previous record. */
@@ -54,10 +64,9 @@ export class IndexedStore<T extends { key: string }> implements Store<T> {
     const old = this.items.get(rec.key);
     this.items.set(rec.key, rec);
     for (const idx of this.indexes.values()) {
-      const oldVals = old ? new Set(idx.fn(old)) : undefined;
       const newVals = new Set(idx.fn(rec));
-      if (oldVals) {
-        for (const v of oldVals) if (!newVals.has(v)) this.unlink(idx.buckets, v, rec.key);
+      if (old) {
+        for (const v of idx.fn(old)) if (!newVals.has(v)) this.unlink(idx.buckets, v, rec.key);
       }
       for (const v of newVals) this.link(idx.buckets, v, rec);
     }
@@ -70,22 +79,38 @@ export class IndexedStore<T extends { key: string }> implements Store<T> {
     if (!old) return undefined;
     this.items.delete(key);
     for (const idx of this.indexes.values()) {
-      for (const v of new Set(idx.fn(old))) this.unlink(idx.buckets, v, key);
+      for (const v of idx.fn(old)) this.unlink(idx.buckets, v, key);
     }
     return old;
   }
 
-  private link(buckets: Map<string, Bucket<T>>, value: string, rec: T): void {
-    let b = buckets.get(value);
-    if (!b) buckets.set(value, (b = { byKey: new Map(), list: null }));
-    b.byKey.set(rec.key, rec); // keeps insertion position on replace
-    b.list = null;
+  private link(buckets: Map<string, T | Bucket<T>>, value: string, rec: T): void {
+    const b = buckets.get(value);
+    if (b === undefined || (!(b instanceof Bucket) && b.key === rec.key)) {
+      buckets.set(value, rec);
+      return;
+    }
+    if (b instanceof Bucket) {
+      b.byKey.set(rec.key, rec); // keeps insertion position on replace
+      b.list = null;
+      return;
+    }
+    const nb = new Bucket<T>();
+    nb.byKey.set(b.key, b);
+    nb.byKey.set(rec.key, rec);
+    buckets.set(value, nb);
   }
 
-  private unlink(buckets: Map<string, Bucket<T>>, value: string, key: string): void {
+  /** Idempotent: a value listed twice by an index function is unlinked once. */
+  private unlink(buckets: Map<string, T | Bucket<T>>, value: string, key: string): void {
     const b = buckets.get(value);
-    if (!b || !b.byKey.delete(key)) return;
-    if (b.byKey.size === 0) buckets.delete(value);
+    if (b === undefined) return;
+    if (!(b instanceof Bucket)) {
+      if (b.key === key) buckets.delete(value);
+      return;
+    }
+    if (!b.byKey.delete(key)) return;
+    if (b.byKey.size === 1) buckets.set(value, b.byKey.values().next().value as T);
     else b.list = null;
   }
 }

@@ -68,6 +68,8 @@ export interface EndpointSliceRecord {
   addressType: string;     // IPv4 | IPv6 | FQDN
   ports: EndpointPort[];
   endpoints: EndpointRecord[];
+  /** Always the shared empty object: slice labels are not kept (memory); serviceName carries the
+   *  one label consumers need, and label selectors are applied before conversion. */
   labels: Record<string, string>;
   /** Annotation endpoints.kubernetes.io/last-change-trigger-time as ms since epoch, or null. */
   lastChangeTriggerTime: number | null;
