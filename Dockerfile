@@ -34,7 +34,7 @@ RUN npm run build && npm prune --omit=dev
 # node /app/dist/cli.js <flags>. It is a node script (distroless has no shell); argv[1] is set to
 # the CLI path so the CLI sees exactly what `node /app/dist/cli.js <flags>` would give it.
 RUN mkdir -p /out && printf '%s\n' \
-      '#!/nodejs/bin/node' \
+      '#!/nodejs/bin/node --max-semi-space-size=4' \
       '// kdns entrypoint: container args are kdns flags (-conf, -dns.port, ...).' \
       "process.argv[1] = '/app/dist/cli.js';" \
       "import('/app/dist/cli.js').catch((err) => { console.error(err); process.exit(1); });" \

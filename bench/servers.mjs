@@ -94,7 +94,7 @@ export async function startKdns(ctx, { source, pods = 'insecure', cpu = ctx.serv
   const [port, healthPort, readyPort, metricsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const conf = path.join(ctx.dir, `Corefile.${name}`);
   fs.writeFileSync(conf, renderCorefile({ port, upstreamPort: ctx.upstreamPort, healthPort, readyPort, metricsPort, source, pods }));
-  const entry = startProcess(name, process.execPath, [path.join(REPO, 'dist', 'cli.js'), '-conf', conf], { cpu, logDir: ctx.logDir, cwd: REPO });
+  const entry = startProcess(name, process.execPath, ['--max-semi-space-size=4', path.join(REPO, 'dist', 'cli.js'), '-conf', conf], { cpu, logDir: ctx.logDir, cwd: REPO });
   const s = { name, entry, port, readyUrl: `http://127.0.0.1:${readyPort}/ready`, startedAt: performance.now(), conf };
   if (wait) {
     try {

@@ -51,8 +51,10 @@ process.on('exit', () => {
 /** Start `node_modules/.bin/kdns` (the installed CLI) with these arguments. */
 export function startKdnsProcess(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): KdnsProcess {
   const bin = path.join(repoRoot, 'node_modules', '.bin', 'kdns');
-  const cmd = existsSync(bin) ? bin : path.join(repoRoot, 'dist', 'cli.js');
-  const proc = spawn(process.execPath, [cmd, ...args], {
+  // The installed CLI as an operator runs it (npm ci links it; see scripts/postbuild.mjs), started
+  // with this Node so the suite can run on Node 20 and 24 alike.
+  if (!existsSync(bin)) throw new Error(`${bin} missing: run npm ci (or npm run build)`);
+  const proc = spawn(process.execPath, ['--max-semi-space-size=4', bin, ...args], {
     cwd: opts.cwd ?? repoRoot,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
