@@ -18,6 +18,7 @@ import { query, type QueryOptions } from './harness.js';
 import { startFakeApiServer, type FakeApiServer, type KObject } from './fake-apiserver.js';
 import { applyChanges, changes, MARKERS, POD_MARKER } from './differential/changes.js';
 import { startFakeUpstream, type FakeUpstream } from './fake-upstream.js';
+import { adaptCorefile } from './conformance/corefile.js';
 import { corednsBinary, corednsVersion, startCorednsProcess } from './differential/coredns.js';
 import { generateQueries, type DiffQuery } from './differential/queries.js';
 import { diffReplies, formatTable, flagsOf, type DiffRow, type Reply } from './differential/diff.js';
@@ -69,19 +70,6 @@ const ACCEPTED: Accepted[] = [
     reason: 'cache plugin: CoreDNS ignores the query class in its cache key (reported, not a kubernetes issue)',
   },
 ];
-
-/** Corefile of a profile with our ports, API server and upstream, listening on 127.0.0.1 only. */
-export function adaptCorefile(text: string, o: { port: number; api: string; upstream: string; http: { health: number; ready: number; metrics: number } }): string {
-  let s = text.replace(/^\.:53 \{\n/m, `.:${o.port} {\n    bind 127.0.0.1\n`);
-  s = s.replace(/\{\$UPSTREAM\}/g, o.upstream);
-  s = s.replace(/(kubernetes [^{\n]*)\{\n/, `$1{\n       endpoint ${o.api}\n`);
-  s = s.replace(/(kubernetes [^{\n]*[^{\s])\s*\n/, `$1 {\n       endpoint ${o.api}\n    }\n`);
-  s = s.replace(/^(\s*)health(\s*)\{/m, `$1health 127.0.0.1:${o.http.health}$2{`);
-  s = s.replace(/^(\s*)health\s*$/m, `$1health 127.0.0.1:${o.http.health}`);
-  s = s.replace(/^(\s*)ready\s*$/m, `$1ready 127.0.0.1:${o.http.ready}`);
-  s = s.replace(/^(\s*)prometheus :9153\s*$/m, `$1prometheus 127.0.0.1:${o.http.metrics}`);
-  return s;
-}
 
 const NO_REPLY = { rcode: '(no reply)', flags: 0 } as Reply;
 
@@ -136,7 +124,7 @@ describe.skipIf(!bin || !cases)('differential: kdns vs CoreDNS on the same clust
           const port = await freePort();
           const http = { health: await freePort(), ready: await freePort(), metrics: await freePort() };
           const file = path.join(dir, `Corefile.${name}.${impl}`);
-          writeFileSync(file, adaptCorefile(prof.corefile, { port, api: api!.url, upstream: upstream!.address, http }));
+          writeFileSync(file, adaptCorefile(prof.corefile, { port, api: api!.url, upstream: upstream!.address, http, bind: '127.0.0.1' }));
           const proc = impl === 'coredns' ? startCorednsProcess(bin!, file, dir) : startKdnsProcess(['-conf', file, '-quiet']);
           procs.push(proc);
           await waitForDns(port, proc);

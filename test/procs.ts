@@ -1,5 +1,5 @@
-// Child processes and ports for end-to-end tests: start the real `kdns` CLI, wait for it to
-// answer, and always stop it (by PID) when the test ends, also on failure.
+// Child processes and ports for end-to-end tests: start the real `kdns` CLI (or another server,
+// e.g. CoreDNS), wait for it to answer, and always stop it (by PID) when the test ends, also on failure.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -48,13 +48,14 @@ process.on('exit', () => {
   for (const p of running) p.kill('SIGKILL');
 });
 
-/** Start `node_modules/.bin/kdns` (the installed CLI) with these arguments. */
-export function startKdnsProcess(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): KdnsProcess {
-  const bin = path.join(repoRoot, 'node_modules', '.bin', 'kdns');
-  // The installed CLI as an operator runs it (npm ci links it; see scripts/postbuild.mjs), started
-  // with this Node so the suite can run on Node 20 and 24 alike.
-  if (!existsSync(bin)) throw new Error(`${bin} missing: run npm ci (or npm run build)`);
-  const proc = spawn(process.execPath, ['--max-semi-space-size=4', bin, ...args], {
+/** Start `command args` as a child process that is always stopped by PID (also when the test
+ *  runner exits); `stop` sends `signal`, then SIGKILL after `killAfterMs`. */
+export function startProcess(
+  command: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; killAfterMs?: number } = {},
+): KdnsProcess {
+  const proc = spawn(command, args, {
     cwd: opts.cwd ?? repoRoot,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -70,12 +71,21 @@ export function startKdnsProcess(args: string[], opts: { env?: NodeJS.ProcessEnv
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
       proc.kill(signal);
-      const t = setTimeout(() => proc.kill('SIGKILL'), 10000);
+      const t = setTimeout(() => proc.kill('SIGKILL'), opts.killAfterMs ?? 10000);
       const code = await exited;
       clearTimeout(t);
       return code;
     },
   };
+}
+
+/** Start `node_modules/.bin/kdns` (the installed CLI) with these arguments. */
+export function startKdnsProcess(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): KdnsProcess {
+  const bin = path.join(repoRoot, 'node_modules', '.bin', 'kdns');
+  // The installed CLI as an operator runs it (npm ci links it; see scripts/postbuild.mjs), started
+  // with this Node so the suite can run on Node 20 and 24 alike.
+  if (!existsSync(bin)) throw new Error(`${bin} missing: run npm ci (or npm run build)`);
+  return startProcess(process.execPath, ['--max-semi-space-size=4', bin, ...args], opts);
 }
 
 /** Wait until the server answers a query (any rcode) on `port`. */

@@ -4,6 +4,7 @@
 
 import { ApiSource } from './api-source.js';
 import { sameRecord } from './equal.js';
+import { InformerEvents } from './events.js';
 import { SnapshotSource } from './snapshot-source.js';
 import type { Sink, Source } from './source.js';
 import { createStores, type Stores } from './store.js';
@@ -44,22 +45,19 @@ export interface KdnsInformer extends Informer {
   addKinds(kinds: Kind[]): void;
 }
 
-class InformerImpl implements KdnsInformer, Sink {
+class InformerImpl extends InformerEvents implements KdnsInformer, Sink {
   private readonly stores: Stores = createStores();
   private readonly watched = new Set<Kind>();
   private readonly syncedKinds = new Set<Kind>();
-  private readonly subs = new Set<(ev: ChangeEvent) => void>();
-  private readonly batchSubs = new Set<() => void>();
-  private readonly syncWaiters = new Set<() => void>();
   private readonly source: Source;
-  private batchPending = false;
   private stopped = false;
   private last = 0;
 
   constructor(
     opts: InformerOptions,
-    readonly log: InformerLogger,
+    override readonly log: InformerLogger,
   ) {
+    super();
     if (opts.snapshot && (opts.endpoint || opts.kubeconfig)) {
       throw new Error('informer: snapshot excludes endpoint and kubeconfig');
     }
@@ -90,7 +88,7 @@ class InformerImpl implements KdnsInformer, Sink {
     return this.source instanceof ApiSource && this.source.usingLegacyEndpoints;
   }
 
-  get synced(): boolean {
+  override get synced(): boolean {
     for (const k of this.watched) if (!this.syncedKinds.has(k)) return false;
     return true;
   }
@@ -107,34 +105,11 @@ class InformerImpl implements KdnsInformer, Sink {
     this.source.addKinds(fresh);
   }
 
-  waitForSync(timeoutMs: number): Promise<boolean> {
-    if (this.synced) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.syncWaiters.delete(done);
-        resolve(this.synced);
-      };
-      const timer = setTimeout(done, Math.max(0, timeoutMs));
-      this.syncWaiters.add(done);
-    });
-  }
-
-  subscribe(fn: (ev: ChangeEvent) => void): () => void {
-    this.subs.add(fn);
-    return () => this.subs.delete(fn);
-  }
-
-  onBatch(fn: () => void): () => void {
-    this.batchSubs.add(fn);
-    return () => this.batchSubs.delete(fn);
-  }
-
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     await this.source.stop();
-    for (const w of [...this.syncWaiters]) w();
+    this.releaseSyncWaiters();
   }
 
   // ---- Sink: what the sources call ----
@@ -173,36 +148,13 @@ class InformerImpl implements KdnsInformer, Sink {
     this.syncedKinds.add(kind);
     if (!this.synced) return;
     this.scheduleBatch(); // consumers that rebuild on batches learn about sync even with no records
-    for (const w of [...this.syncWaiters]) w();
+    this.releaseSyncWaiters();
   }
 
   private emit(ev: ChangeEvent): void {
     this.last = Date.now();
-    for (const fn of this.subs) {
-      try {
-        fn(ev);
-      } catch (e) {
-        this.log.error(`informer: subscriber failed on ${ev.type} ${ev.kind} ${ev.record.key}: ${(e as Error)?.stack ?? e}`);
-      }
-    }
+    this.notify(ev);
     this.scheduleBatch();
-  }
-
-  private scheduleBatch(): void {
-    if (this.batchPending) return;
-    this.batchPending = true;
-    // setImmediate runs after the current I/O callback, i.e. after every event of the chunk just
-    // read (or a whole list) was applied.
-    setImmediate(() => {
-      this.batchPending = false;
-      for (const fn of this.batchSubs) {
-        try {
-          fn();
-        } catch (e) {
-          this.log.error(`informer: batch subscriber failed: ${(e as Error)?.stack ?? e}`);
-        }
-      }
-    });
   }
 }
 

@@ -16,19 +16,11 @@
 // gives the same SOA serial.
 
 import { connectionFor } from './api-source.js';
+import { InformerEvents } from './events.js';
 import { connectionIdentity, type LoggerArg } from './informer.js';
 import { parseSelector } from './selector.js';
 import { createStores, type Stores } from './store.js';
-import type {
-  ChangeEvent,
-  Informer,
-  InformerLogger,
-  InformerOptions,
-  Informers,
-  Kind,
-  RecordOf,
-  Store,
-} from './types.js';
+import type { Informer, InformerLogger, InformerOptions, Informers, Kind, RecordOf, Store } from './types.js';
 
 /** `[kind, record]` = set, `[kind, key]` = delete. */
 export type Change = [Kind, RecordOf[Kind] | string];
@@ -80,24 +72,22 @@ function validate(opts: InformerOptions): void {
 // ---------------------------------------------------------------------------------------------
 // Worker side
 
-class ReplicaInformer implements Informer {
+class ReplicaInformer extends InformerEvents implements Informer {
   private readonly stores: Stores = createStores();
-  private readonly subs = new Set<(ev: ChangeEvent) => void>();
-  private readonly batchSubs = new Set<() => void>();
-  private readonly syncWaiters = new Set<() => void>();
   readonly kinds = new Set<Kind>();
   /** Gets sent and not yet answered: until the primary has seen our kinds, we are not synced. */
   private unanswered = 0;
   private remote: SyncState = { synced: false, lastChange: 0 };
-  private batchPending = false;
   private stopped = false;
   private seq = 0;
 
   constructor(
     readonly id: number,
     private readonly channel: Channel,
-    private readonly log: InformerLogger,
-  ) {}
+    protected override readonly log: InformerLogger,
+  ) {
+    super();
+  }
 
   get services(): Store<RecordOf['services']> { return this.stores.services; }
   get endpointslices(): Store<RecordOf['endpointslices']> { return this.stores.endpointslices; }
@@ -105,7 +95,7 @@ class ReplicaInformer implements Informer {
   get namespaces(): Store<RecordOf['namespaces']> { return this.stores.namespaces; }
   get nodes(): Store<RecordOf['nodes']> { return this.stores.nodes; }
 
-  get synced(): boolean {
+  override get synced(): boolean {
     return this.unanswered === 0 && this.remote.synced;
   }
 
@@ -122,29 +112,6 @@ class ReplicaInformer implements Informer {
     this.channel.send({ kdns: 'informer.get', id: this.id, seq: ++this.seq, opts: { ...opts, kinds: [...this.kinds] } });
   }
 
-  waitForSync(timeoutMs: number): Promise<boolean> {
-    if (this.synced) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.syncWaiters.delete(done);
-        resolve(this.synced);
-      };
-      const timer = setTimeout(done, Math.max(0, timeoutMs));
-      this.syncWaiters.add(done);
-    });
-  }
-
-  subscribe(fn: (ev: ChangeEvent) => void): () => void {
-    this.subs.add(fn);
-    return () => this.subs.delete(fn);
-  }
-
-  onBatch(fn: () => void): () => void {
-    this.batchSubs.add(fn);
-    return () => this.batchSubs.delete(fn);
-  }
-
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
@@ -153,7 +120,7 @@ class ReplicaInformer implements Informer {
     } catch {
       // The primary is gone: nothing to unsubscribe from.
     }
-    for (const w of [...this.syncWaiters]) w();
+    this.releaseSyncWaiters();
   }
 
   receive(msg: ReplicaMessage): void {
@@ -184,18 +151,18 @@ class ReplicaInformer implements Informer {
     }
     if ('synced' in msg) this.remote = { synced: msg.synced, lastChange: msg.lastChange };
     this.scheduleBatch();
-    if (this.synced) for (const w of [...this.syncWaiters]) w();
+    if (this.synced) this.releaseSyncWaiters();
   }
 
   private set(kind: Kind, rec: RecordOf[Kind]): void {
     const store = this.stores[kind] as unknown as Stores['services'];
     const old = store.set(rec as RecordOf['services']);
-    this.emit(old ? { kind, type: 'update', record: rec, old } : { kind, type: 'add', record: rec });
+    this.notify(old ? { kind, type: 'update', record: rec, old } : { kind, type: 'add', record: rec });
   }
 
   private remove(kind: Kind, key: string): void {
     const old = this.stores[kind].delete(key);
-    if (old) this.emit({ kind, type: 'delete', record: old });
+    if (old) this.notify({ kind, type: 'delete', record: old });
   }
 
   private replace(kind: Kind, recs: RecordOf[Kind][]): void {
@@ -206,31 +173,6 @@ class ReplicaInformer implements Informer {
     }
     const gone = [...this.stores[kind].keys()].filter((k) => !keep.has(k));
     for (const k of gone) this.remove(kind, k);
-  }
-
-  private emit(ev: ChangeEvent): void {
-    for (const fn of this.subs) {
-      try {
-        fn(ev);
-      } catch (e) {
-        this.log.error(`informer: subscriber failed on ${ev.type} ${ev.kind} ${ev.record.key}: ${(e as Error)?.stack ?? e}`);
-      }
-    }
-  }
-
-  private scheduleBatch(): void {
-    if (this.batchPending) return;
-    this.batchPending = true;
-    setImmediate(() => {
-      this.batchPending = false;
-      for (const fn of this.batchSubs) {
-        try {
-          fn();
-        } catch (e) {
-          this.log.error(`informer: batch subscriber failed: ${(e as Error)?.stack ?? e}`);
-        }
-      }
-    });
   }
 }
 

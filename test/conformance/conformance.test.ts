@@ -10,23 +10,11 @@ import path from 'node:path';
 import { sharedDir, freePort, startKdnsProcess, waitForDns, type KdnsProcess } from '../procs.js';
 import { query } from '../harness.js';
 import { compareReply, type Case } from './compare.js';
+import { adaptCorefile } from './corefile.js';
 import { startFakeApiServer } from '../fake-apiserver.js';
 import { startFakeUpstream } from '../fake-upstream.js';
 
 const cases = sharedDir ? JSON.parse(readFileSync(path.join(sharedDir, 'conformance', 'cases.json'), 'utf8')) : null;
-
-/** The profile's Corefile with our ports, upstream and API endpoint filled in. */
-export function adaptCorefile(text: string, o: { port: number; api: string; upstream: string; http: { health: number; ready: number; metrics: number } }): string {
-  let s = text.replace(/^\.:53\b/m, `.:${o.port}`);
-  s = s.replace(/\{\$UPSTREAM\}/g, o.upstream);
-  s = s.replace(/(kubernetes [^{\n]*)\{\n/, `$1{\n       endpoint ${o.api}\n`);
-  s = s.replace(/(kubernetes [^{\n]*[^{\s])\s*\n/, `$1 {\n       endpoint ${o.api}\n    }\n`);
-  s = s.replace(/^(\s*)health(\s*)\{/m, `$1health 127.0.0.1:${o.http.health}$2{`);
-  s = s.replace(/^(\s*)health\s*$/m, `$1health 127.0.0.1:${o.http.health}`);
-  s = s.replace(/^(\s*)ready\s*$/m, `$1ready 127.0.0.1:${o.http.ready}`);
-  s = s.replace(/^(\s*)prometheus :9153\s*$/m, `$1prometheus 127.0.0.1:${o.http.metrics}`);
-  return s;
-}
 
 describe.skipIf(!cases)('conformance cases from shared/conformance', () => {
   const profiles: Record<string, { corefile: string }> = cases?.profiles ?? {};

@@ -1,11 +1,11 @@
 // The real CoreDNS binary for differential tests: where it is (env KDNS_COREDNS, else
 // ~/.cache/kdns/coredns), and a child process that is always stopped by PID.
 
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { KdnsProcess } from '../procs.js';
+import { startProcess, type KdnsProcess } from '../procs.js';
 
 /** Path of the CoreDNS binary, or null when it is not installed. */
 export function corednsBinary(): string | null {
@@ -13,32 +13,10 @@ export function corednsBinary(): string | null {
   return existsSync(p) ? p : null;
 }
 
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const p of running) p.kill('SIGKILL');
-});
-
 /** Start `coredns -conf FILE`; the same interface as startKdnsProcess. */
 export function startCorednsProcess(bin: string, conf: string, cwd: string): KdnsProcess {
-  const proc = spawn(bin, ['-conf', conf], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(proc);
-  let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((r) => proc.on('exit', (code) => { running.delete(proc); r(code); }));
-  return {
-    proc,
-    output: () => out,
-    async stop(signal: NodeJS.Signals = 'SIGTERM') {
-      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
-      proc.kill(signal);
-      // health's lameduck (5 s in the kubeadm profile) delays the exit; do not wait for longer.
-      const t = setTimeout(() => proc.kill('SIGKILL'), 7000);
-      const code = await exited;
-      clearTimeout(t);
-      return code;
-    },
-  };
+  // health's lameduck (5 s in the kubeadm profile) delays the exit; do not wait for longer.
+  return startProcess(bin, ['-conf', conf], { cwd, killAfterMs: 7000 });
 }
 
 /** `[major, minor, patch]` of the binary (`coredns -version`), or null when unknown. */
