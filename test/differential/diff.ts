@@ -52,7 +52,10 @@ function compareSection(label: string, a: RR[], b: RR[], ttlSlack: (owner: strin
   const onlyA: RR[] = [];
   for (const x of a) {
     let i = left.findIndex((y) => y.name === x.name && y.type === x.type && y.rdata === x.rdata && y.ttl === x.ttl);
-    if (i < 0) i = left.findIndex((y) => y.name === x.name && y.type === x.type && y.rdata === x.rdata && Math.abs(y.ttl - x.ttl) <= ttlSlack(x.name));
+    // Records a cache holds: each server's entry has its own age (TTL) and keeps the owner spelling
+    // of the query that filled it, so those two are compared loosely.
+    const slack = ttlSlack(x.name);
+    if (i < 0 && slack > 0) i = left.findIndex((y) => y.name.toLowerCase() === x.name.toLowerCase() && y.type === x.type && y.rdata === x.rdata && Math.abs(y.ttl - x.ttl) <= slack);
     if (i >= 0) left.splice(i, 1);
     else onlyA.push(x);
   }

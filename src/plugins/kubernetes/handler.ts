@@ -1,4 +1,4 @@
-// Answers one query from the precomputed ClusterView, following CoreDNS's kubernetes handler and
+// Answers one query from the ClusterView, following CoreDNS's kubernetes handler and
 // plugin/backend_lookup.go: the qname is parsed into (port, protocol, endpoint, service, namespace,
 // svc|pod); `services()` yields the matching items or a name error; A/AAAA/SRV/TXT/... build their
 // records from those. Names are matched lower-cased; owners echo the query's spelling and
@@ -9,7 +9,7 @@ import { RCODE, TYPE } from '../../dns/constants.js';
 import type { Handler, Result } from '../types.js';
 import { addressFromReverse, isReverseName, parseIP, podLabelToIP } from './ip.js';
 import type { ParsedIP } from './ip.js';
-import { joinZone } from './records.js';
+import { endpointsByLabel, joinZone } from './records.js';
 import type { AddrItem, ClusterView, CnameItem, Item } from './records.js';
 import type { KubernetesConfig } from './config.js';
 
@@ -155,7 +155,7 @@ export class KubernetesHandler {
       case TYPE.SRV: {
         const items = this.services(lname, zone, zs, q.qtype);
         if (items === NX) return this.nameError(req, next, zs);
-        const { answers, extra } = this.srv(items as AddrItem[], q.name, zs);
+        const { answers, extra } = this.srv(items as readonly AddrItem[], q.name, zs);
         return this.answer(zs, answers, extra);
       }
       case TYPE.MX: {
@@ -237,7 +237,7 @@ export class KubernetesHandler {
   }
 
   /** CoreDNS Kubernetes.Services for a query type (TXT handled by txt()). */
-  private services(lname: string, zone: string, zs: string, qtype: number): Item[] | NX {
+  private services(lname: string, zone: string, zs: string, qtype: number): readonly Item[] | NX {
     if (this.isDefaultNS(lname, zs)) {
       // `ns.dns.<zone>` answers the server's own addresses (A/AAAA only).
       if (qtype !== TYPE.A && qtype !== TYPE.AAAA) return [];
@@ -265,7 +265,7 @@ export class KubernetesHandler {
   }
 
   /** CoreDNS Kubernetes.Records. */
-  private records(lname: string, zone: string): Item[] | NX {
+  private records(lname: string, zone: string): readonly Item[] | NX {
     const r = parseRequest(trimZone(lname, zone));
     if (r === NX) return NX;
     if (r.podOrSvc === '') return [];
@@ -274,7 +274,7 @@ export class KubernetesHandler {
     return r.podOrSvc === 'pod' ? this.findPods(r) : this.findServices(r);
   }
 
-  private findPods(r: RecordRequest): Item[] | NX {
+  private findPods(r: RecordRequest): readonly Item[] | NX {
     const mode = this.cfg.podMode;
     if (mode === 'disabled') return NX;
     if (r.service === '') return [];
@@ -285,17 +285,18 @@ export class KubernetesHandler {
     return [{ t: 'addr', host: ipText, rdata: ip.text, family: ip.family, port: 0, portName: '', protocol: '', prefix: `${r.service}.${r.namespace}.pod.` }];
   }
 
-  private findServices(r: RecordRequest): Item[] | NX {
+  private findServices(r: RecordRequest): readonly Item[] | NX {
     if (r.service === '') return [];
-    const v = this.view.services.get(`${r.namespace}/${r.service}`);
-    if (!v || v.kind === null) return NX;
+    const v = this.view.lookup(`${r.namespace}/${r.service}`);
+    if (!v) return NX;
     if (v.kind === 'ExternalName') {
       if (r.endpoint !== '' || r.port !== '' || r.protocol !== '' || !v.externalName) return NX;
       return [v.externalName];
     }
-    if (this.cfg.ignoreEmptyService && v.kind === 'ClusterIP' && v.ready === 0) return NX;
+    if (this.cfg.ignoreEmptyService && v.kind === 'ClusterIP' && this.view.endpoints(v).ready === 0) return NX;
     if (v.kind === 'Headless' || r.endpoint !== '') {
-      const base = r.endpoint !== '' ? v.byLabel.get(r.endpoint) : v.epItems;
+      const eps = this.view.endpoints(v);
+      const base = r.endpoint !== '' ? endpointsByLabel(eps, r.endpoint) : eps.items;
       if (!base) return NX;
       const items = r.port === '' && r.protocol === '' ? base : base.filter((it) => matchPort(r, it));
       return items.length ? items : NX;
@@ -313,17 +314,13 @@ export class KubernetesHandler {
       return items === NX ? NX : [];
     }
     const restricted = this.cfg.namespaces.size > 0 || this.cfg.namespaceSelector !== null;
-    const primary = this.cfg.primaryZone;
+    const exposed = restricted ? (ns: string) => this.namespaceExposed(ns) : () => true;
     // A ClusterIP wins over endpoint addresses; only the first service counts.
-    for (const v of this.view.clusterIPs.get(ip) ?? []) {
-      if (restricted && !this.namespaceExposed(v.namespace)) continue;
-      return [joinZone(`${v.name}.${v.namespace}.svc.`, primary)];
+    for (const s of this.view.clusterIPServices(ip)) {
+      if (!exposed(s.namespace)) continue;
+      return [joinZone(`${s.name}.${s.namespace}.svc.`, this.cfg.primaryZone)];
     }
-    const out: string[] = [];
-    for (const e of this.view.endpointIPs.get(ip) ?? []) {
-      if (restricted && !this.namespaceExposed(e.view.namespace)) continue;
-      out.push(e.target);
-    }
+    const out = this.view.endpointTargets(ip, exposed);
     return out.length ? out : NX;
   }
 
@@ -392,7 +389,7 @@ export class KubernetesHandler {
   }
 
   /** CoreDNS plugin.SRV: weights over all items (before dropping portless and duplicate ones). */
-  private srv(items: AddrItem[], qname: string, zs: string): { answers: RR[]; extra: RR[] } {
+  private srv(items: readonly AddrItem[], qname: string, zs: string): { answers: RR[]; extra: RR[] } {
     const answers: RR[] = [];
     const extra: RR[] = [];
     if (items.length === 0) return { answers, extra };
@@ -424,16 +421,12 @@ export class KubernetesHandler {
     const names: string[] = [];
     const ips: string[] = [];
     for (const lip of local) {
-      const seenSlices = new Set<string>();
-      for (const e of this.view.endpointIPs.get(lip.text) ?? []) {
-        if (seenSlices.has(e.sliceKey)) continue;
-        seenSlices.add(e.sliceKey);
-        const v = e.view;
-        if (v.kind === null) continue;
+      for (const slice of this.view.slicesWithIP(lip.text)) {
+        const v = this.view.lookup(`${slice.namespace}/${slice.serviceName}`);
+        if (!v) continue;
         const svcName = joinZone(`${v.name}.${v.namespace}.svc.`, zs);
         if (v.kind === 'Headless') {
-          const slice = v.slices.find((s) => s.key === e.sliceKey);
-          for (const a of slice?.addrs ?? []) {
+          for (const a of this.view.readyAddrs(slice)) {
             names.push(`${a.label}.${svcName}`);
             ips.push(a.ip);
           }

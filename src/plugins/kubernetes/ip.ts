@@ -75,8 +75,13 @@ function v6Text(b: number[]): string {
   return `${hex(words.slice(0, bestStart))}::${hex(words.slice(bestStart + bestLen))}`;
 }
 
+/** A dotted IPv4 address as Go accepts it (no leading zeros); such text is already canonical. */
+const V4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
 /** Parses an IP like Go's net.ParseIP; null when it is not one. */
 export function parseIP(s: string): ParsedIP | null {
+  // The common case, answered with the input string itself (no copy).
+  if (V4.test(s)) return { family: 4, text: s };
   if (s.includes(':')) {
     const b = parseV6(s);
     if (!b) return null;
@@ -115,6 +120,12 @@ export function isReverseName(lname: string): boolean {
 /** The dashed form of an endpoint IP used as its DNS label (`10-0-0-1`, `2001-db8--1`). Since
  *  CoreDNS 1.13 an IPv6 form ending in `-` gets a `0` so that it is a valid label. */
 export function dashedIP(ip: string): string {
+  if (V4.test(ip)) {
+    const a = ip.indexOf('.');
+    const b = ip.indexOf('.', a + 1);
+    const c = ip.indexOf('.', b + 1);
+    return `${ip.slice(0, a)}-${ip.slice(a + 1, b)}-${ip.slice(b + 1, c)}-${ip.slice(c + 1)}`;
+  }
   if (ip.includes('.')) return ip.replaceAll('.', '-');
   if (ip.includes(':')) {
     const d = ip.replaceAll(':', '-');

@@ -1,13 +1,12 @@
-// The cluster as the DNS handler needs it, precomputed when the informer reports changes (never
-// per query): one ServiceView per `namespace/name` (service object + its ready endpoints, with
-// every (address, port) answer item built once), the exposed namespaces, reverse indexes from IP
-// to PTR targets, and for `pods verified` an index of primary pod IPs.
-//
-// Updates are incremental: informer events mark service keys dirty, and one flush per batch
-// rebuilds just those views and patches the reverse indexes.
+// The cluster as the DNS handler reads it, straight from the informer's stores: a ServiceView per
+// `namespace/name` (the service's answer items, and on first use its ready endpoints' items) is
+// built when a query first needs it and cached (bounded LRU, dropped when the service or one of its
+// slices changes); reverse lookups (PTR, NS glue, `pods verified`) use the stores' own indexes.
+// Only the exposed namespaces are kept. Answers themselves are memoised by the server's fast path
+// (the informer events bump its epoch), so a view is rarely built twice. See README "Memory".
 
 import { bumpFastEpoch } from '../../server/fastpath.js';
-import type { ChangeEvent, EndpointSliceRecord, Informer, PodRecord, ServiceRecord } from '../../informer/types.js';
+import type { ChangeEvent, EndpointSliceRecord, Informer, ServiceRecord } from '../../informer/types.js';
 import { matchesSelector } from '../../informer/selector.js';
 import type { LabelSelector } from '../../informer/selector.js';
 import { dashedIP, parseIP } from './ip.js';
@@ -53,31 +52,30 @@ export interface ServiceView {
   key: string;
   namespace: string;
   name: string;
-  /** null when only EndpointSlices exist for this name (no Service object: not answerable). */
-  kind: ServiceKindName | null;
+  kind: ServiceKindName;
   /** ClusterIP: every (port, clusterIP) item, ports in spec order. */
-  ipItems: AddrItem[];
+  ipItems: readonly AddrItem[];
   /** Service ports (with the -1 sentinel when none), for the `_port._proto` existence check. */
-  ports: Port[];
+  ports: readonly Port[];
   /** First ClusterIP (spec.clusterIP), for NS glue. */
   clusterIP: string;
   /** ExternalName target, absolute; null when unset or an IP literal (CoreDNS ignores those). */
   externalName: CnameItem | null;
-  /** Every (ready address, slice port) item over all slices. An address that is not an IP (an
-   *  FQDN slice: CoreDNS does not check addressType) is a CNAME item, as msg.Service.HostType(). */
-  epItems: (AddrItem | CnameItem)[];
-  /** epItems by lower-cased endpoint label. */
-  byLabel: Map<string, (AddrItem | CnameItem)[]>;
-  /** Number of ready addresses (for `ignore empty_service`). */
-  ready: number;
-  /** Per slice: the ready addresses with their labels (NS glue for headless services). */
-  slices: { key: string; addrs: { ip: string; label: string }[] }[];
+  /** The endpoint part, built on first use (ClusterView.endpoints); null until then. */
+  eps: Endpoints | null;
 }
 
-export interface PtrEntry {
-  view: ServiceView;
-  sliceKey: string;
-  target: string;
+/** A service's ready endpoints as answer items. */
+export interface Endpoints {
+  /** Every (ready address, slice port) item over all slices. An address that is not an IP (an
+   *  FQDN slice: CoreDNS does not check addressType) is a CNAME item, as msg.Service.HostType(). */
+  items: readonly Item[];
+  /** The lower-cased endpoint label of each item (parallel to items). */
+  labels: readonly string[];
+  /** items by lower-cased label, made on the first endpoint-name query (ClusterView.byLabel). */
+  byLabel: Map<string, Item[]> | null;
+  /** Number of ready addresses (for `ignore empty_service`). */
+  ready: number;
 }
 
 export interface ViewOptions {
@@ -104,9 +102,14 @@ function endpointLabel(ep: { hostname: string; targetRefName: string }, ip: stri
   return dashedIP(ip);
 }
 
-function portsOf(ports: { name: string; port: number; protocol: string }[]): Port[] {
-  if (ports.length === 0) return [{ name: '', port: -1, protocol: '' }];
-  return ports.map((p) => ({ name: p.name, port: p.port, protocol: p.protocol }));
+/** CoreDNS's sentinel port list for portless services and slices. */
+const NO_PORTS: readonly Port[] = Object.freeze([Object.freeze({ name: '', port: -1, protocol: '' })]);
+const NO_ADDR_ITEMS: readonly AddrItem[] = Object.freeze([]);
+const NO_SLICES: readonly EndpointSliceRecord[] = Object.freeze([]);
+
+/** The record's own port objects are used as they are (they have the Port fields). */
+function portsOf(ports: readonly Port[]): readonly Port[] {
+  return ports.length === 0 ? NO_PORTS : ports;
 }
 
 function addrItem(host: string, port: Port, prefix: string): AddrItem | null {
@@ -123,99 +126,122 @@ function endpointItem(host: string, port: Port, prefix: string): AddrItem | Cnam
   return { t: 'cname', host: host.endsWith('.') ? host : `${host}.`, port: port.port, portName: port.name, protocol: port.protocol };
 }
 
-export function buildServiceView(
-  key: string,
-  svc: ServiceRecord | undefined,
-  slices: readonly EndpointSliceRecord[],
-  podNames: boolean,
-): ServiceView {
-  const slash = key.indexOf('/');
-  const namespace = svc?.namespace ?? key.slice(0, slash);
-  const name = svc?.name ?? key.slice(slash + 1);
-  const svcPrefix = `${name}.${namespace}.svc.`;
-  let kind: ServiceKindName | null = null;
-  if (svc) kind = svc.type === 'ExternalName' ? 'ExternalName' : svc.headless ? 'Headless' : 'ClusterIP';
-  const ports = svc ? portsOf(svc.ports) : [];
-  const ipItems: AddrItem[] = [];
+function kindOf(svc: ServiceRecord): ServiceKindName {
+  return svc.type === 'ExternalName' ? 'ExternalName' : svc.headless ? 'Headless' : 'ClusterIP';
+}
+
+/** The service part of a view (no endpoints: see buildEndpoints). */
+export function buildServiceView(svc: ServiceRecord): ServiceView {
+  const kind = kindOf(svc);
+  const ports = portsOf(svc.ports);
+  let ipItems = NO_ADDR_ITEMS;
   let externalName: CnameItem | null = null;
   if (kind === 'ClusterIP') {
+    const prefix = `${svc.name}.${svc.namespace}.svc.`;
+    const list: AddrItem[] = [];
     for (const p of ports) {
-      for (const ip of svc!.clusterIPs) {
-        const it = addrItem(ip, p, svcPrefix);
-        if (it) ipItems.push(it);
+      for (const ip of svc.clusterIPs) {
+        const it = addrItem(ip, p, prefix);
+        if (it) list.push(it);
       }
     }
-  } else if (kind === 'ExternalName' && svc!.externalName !== '' && !parseIP(svc!.externalName)) {
-    const n = svc!.externalName;
+    if (list.length) ipItems = list;
+  } else if (kind === 'ExternalName' && svc.externalName !== '' && !parseIP(svc.externalName)) {
+    const n = svc.externalName;
     externalName = { t: 'cname', host: n.endsWith('.') ? n : `${n}.`, port: -1, portName: '', protocol: '' };
   }
-  const epItems: (AddrItem | CnameItem)[] = [];
-  const byLabel = new Map<string, (AddrItem | CnameItem)[]>();
-  const sliceViews: ServiceView['slices'] = [];
+  return {
+    key: svc.key,
+    namespace: svc.namespace,
+    name: svc.name,
+    kind,
+    ipItems,
+    ports,
+    clusterIP: svc.clusterIPs[0] ?? '',
+    externalName,
+    eps: null,
+  };
+}
+
+/** Every (ready address, slice port) item of a service's slices, with their labels. */
+export function buildEndpoints(
+  namespace: string,
+  name: string,
+  slices: readonly EndpointSliceRecord[],
+  podNames: boolean,
+): Endpoints {
+  const svcPrefix = `.${name}.${namespace}.svc.`;
+  const items: Item[] = [];
+  const labels: string[] = [];
   let ready = 0;
   for (const slice of slices) {
     const sp = portsOf(slice.ports);
-    const addrs: { ip: string; label: string }[] = [];
     for (const ep of slice.endpoints) {
       if (!ep.ready) continue;
       for (const ip of ep.addresses) {
         ready++;
         const label = endpointLabel(ep, ip, podNames);
-        addrs.push({ ip, label });
-        const llabel = label.toLowerCase();
-        const prefix = `${label}.${svcPrefix}`;
-        let list = byLabel.get(llabel);
+        let prefix: string | null = null;
+        let llabel: string | null = null;
         for (const p of sp) {
-          const it = endpointItem(ip, p, prefix);
+          const it = endpointItem(ip, p, (prefix ??= label + svcPrefix));
           if (!it) continue;
-          epItems.push(it);
-          if (!list) byLabel.set(llabel, (list = []));
-          list.push(it);
+          items.push(it);
+          labels.push((llabel ??= label.toLowerCase()));
         }
       }
     }
-    sliceViews.push({ key: slice.key, addrs });
   }
-  return {
-    key,
-    namespace,
-    name,
-    kind,
-    ipItems,
-    ports,
-    clusterIP: svc?.clusterIPs[0] ?? '',
-    externalName,
-    epItems,
-    byLabel,
-    ready,
-    slices: sliceViews,
-  };
+  return { items, labels, byLabel: null, ready };
 }
 
-function canonical(ip: string): string | null {
-  return parseIP(ip)?.text ?? null;
+/** The items of endpoint `llabel` (lower case), or undefined. */
+export function endpointsByLabel(eps: Endpoints, llabel: string): Item[] | undefined {
+  if (!eps.byLabel) {
+    const m = new Map<string, Item[]>();
+    for (let i = 0; i < eps.items.length; i++) {
+      const l = eps.labels[i]!;
+      const list = m.get(l);
+      if (list) list.push(eps.items[i]!);
+      else m.set(l, [eps.items[i]!]);
+    }
+    eps.byLabel = m;
+  }
+  return eps.byLabel.get(llabel);
 }
 
+/** What the view cache may hold, in cost units of roughly 250 bytes: a view counts VIEW_COST, each
+ *  endpoint item one more (so at most ~2.5 MB, whatever the cluster size). */
+export const VIEW_CACHE_COST = 10_000;
+const VIEW_COST = 2;
+
+function costOf(v: ServiceView): number {
+  return VIEW_COST + (v.eps ? v.eps.items.length : 0);
+}
+
+/**
+ * The cluster as the DNS handler reads it. Nothing per service or per endpoint is copied out of
+ * the informer's stores up front: a service's view (its answer items) is built from the stores on
+ * first use and kept in a small LRU cache, dropped when the service or its slices change. Reverse
+ * lookups use the stores' own indexes (ClusterIP, endpoint address as written, pod IP). Only the
+ * set of exposed namespaces is kept here.
+ */
 export class ClusterView {
-  readonly services = new Map<string, ServiceView>();
   /** Namespaces that exist (and match namespace_labels). */
   readonly namespaces = new Set<string>();
-  /** Canonical ClusterIP -> services having it. */
-  readonly clusterIPs = new Map<string, ServiceView[]>();
-  /** Canonical endpoint IP -> one entry per (slice, address) occurrence, ready endpoints only. */
-  readonly endpointIPs = new Map<string, PtrEntry[]>();
-  /** Primary pod IP (as written) -> pod key -> namespace; only pods that count for `verified`. */
-  readonly podIPs = new Map<string, Map<string, string>>();
 
-  private readonly dirty = new Set<string>();
+  /** Recently used views, least recent first. */
+  private readonly cache = new Map<string, ServiceView>();
+  private cost = 0;
   private namespacesDirty = false;
   private readonly unsubs: (() => void)[] = [];
 
   constructor(
     private readonly informer: Informer,
     private readonly opts: ViewOptions,
+    private readonly maxCost = VIEW_CACHE_COST,
   ) {
-    this.rebuildAll();
+    this.rebuildNamespaces();
     this.unsubs.push(informer.subscribe((ev) => this.onEvent(ev)));
     this.unsubs.push(informer.onBatch(() => this.flush()));
   }
@@ -227,13 +253,107 @@ export class ClusterView {
   /** Apply pending changes (called per batch; also before a query as a safety net). */
   flush(): void {
     if (this.namespacesDirty) this.rebuildNamespaces();
-    if (this.dirty.size === 0) return;
-    for (const key of this.dirty) this.rebuildService(key);
-    this.dirty.clear();
   }
 
   get pending(): boolean {
-    return this.namespacesDirty || this.dirty.size > 0;
+    return this.namespacesDirty;
+  }
+
+  /** Number of views cached (tests). */
+  get cached(): number {
+    return this.cache.size;
+  }
+
+  /** The view of Service `namespace/name`; undefined when there is no such Service (only
+   *  EndpointSlices for that name do not make a name). */
+  lookup(key: string): ServiceView | undefined {
+    let v = this.cache.get(key);
+    if (v) {
+      // Most recently used last.
+      this.cache.delete(key);
+      this.cache.set(key, v);
+      return v;
+    }
+    const svc = this.informer.services.get(key);
+    if (!svc) return undefined;
+    v = buildServiceView(svc);
+    this.cache.set(key, v);
+    this.cost += VIEW_COST;
+    this.trim(v);
+    return v;
+  }
+
+  /** The ready endpoints of a view, built on first use. */
+  endpoints(v: ServiceView): Endpoints {
+    if (v.eps) return v.eps;
+    const slices = this.opts.endpoints ? this.informer.endpointslices.byIndex('service', v.key) : NO_SLICES;
+    v.eps = buildEndpoints(v.namespace, v.name, slices, this.opts.endpointPodNames);
+    if (this.cache.get(v.key) === v) {
+      this.cost += v.eps.items.length;
+      this.trim(v);
+    }
+    return v.eps;
+  }
+
+  /** Services having ClusterIP `ip` (as written; CoreDNS's reverse index), that answer PTR:
+   *  not headless, not ExternalName. */
+  clusterIPServices(ip: string): ServiceRecord[] {
+    const out: ServiceRecord[] = [];
+    for (const s of this.informer.services.byIndex('clusterIP', ip)) if (kindOf(s) === 'ClusterIP') out.push(s);
+    return out;
+  }
+
+  /** Slices (named after a service) with a ready endpoint at address `ip` (as written). */
+  slicesWithIP(ip: string): EndpointSliceRecord[] {
+    const out: EndpointSliceRecord[] = [];
+    if (!this.opts.endpoints) return out;
+    for (const s of this.informer.endpointslices.byIndex('ip', ip)) {
+      // A slice without the service-name label cannot be named; CoreDNS would emit `x..ns.svc...`.
+      if (s.serviceName === '') continue;
+      if (s.endpoints.some((ep) => ep.ready && ep.addresses.includes(ip))) out.push(s);
+    }
+    return out;
+  }
+
+  /** PTR target owners for a ready endpoint address: `label.svc.ns.svc.` plus the zone, one per
+   *  occurrence in a slice of a namespace `exposed` admits. */
+  endpointTargets(ip: string, exposed: (ns: string) => boolean): string[] {
+    const out: string[] = [];
+    for (const s of this.slicesWithIP(ip)) {
+      if (!exposed(s.namespace)) continue;
+      for (const a of this.readyAddrs(s)) {
+        if (a.ip === ip) out.push(joinZone(`${a.label}.${s.serviceName}.${s.namespace}.svc.`, this.opts.primaryZone));
+      }
+    }
+    return out;
+  }
+
+  /** A slice's ready addresses with their endpoint labels. */
+  readyAddrs(slice: EndpointSliceRecord): { ip: string; label: string }[] {
+    const out: { ip: string; label: string }[] = [];
+    for (const ep of slice.endpoints) {
+      if (!ep.ready) continue;
+      for (const ip of ep.addresses) out.push({ ip, label: endpointLabel(ep, ip, this.opts.endpointPodNames) });
+    }
+    return out;
+  }
+
+  private forget(key: string): void {
+    const v = this.cache.get(key);
+    if (!v) return;
+    this.cache.delete(key);
+    this.cost -= costOf(v);
+  }
+
+  /** Drop least recently used views (never `keep`) until the cache fits. */
+  private trim(keep: ServiceView): void {
+    if (this.cost <= this.maxCost) return;
+    for (const [key, v] of this.cache) {
+      if (this.cost <= this.maxCost) break;
+      if (v === keep) continue;
+      this.cache.delete(key);
+      this.cost -= costOf(v);
+    }
   }
 
   private onEvent(ev: ChangeEvent): void {
@@ -241,25 +361,19 @@ export class ClusterView {
     bumpFastEpoch();
     switch (ev.kind) {
       case 'services':
-        this.dirty.add(ev.record.key);
+        this.forget(ev.record.key);
         break;
       case 'endpointslices': {
         if (!this.opts.endpoints) break;
         const rec = ev.record as EndpointSliceRecord;
-        this.dirty.add(`${rec.namespace}/${rec.serviceName}`);
+        this.forget(`${rec.namespace}/${rec.serviceName}`);
         const old = ev.old as EndpointSliceRecord | undefined;
-        if (old && old.serviceName !== rec.serviceName) this.dirty.add(`${old.namespace}/${old.serviceName}`);
+        if (old && old.serviceName !== rec.serviceName) this.forget(`${old.namespace}/${old.serviceName}`);
         if (ev.type !== 'delete') this.observeProgramming(rec);
         break;
       }
       case 'namespaces':
         this.namespacesDirty = true;
-        break;
-      case 'pods':
-        if (!this.opts.pods) break;
-        if (ev.old) this.removePod(ev.old as PodRecord);
-        if (ev.type === 'delete') this.removePod(ev.record as PodRecord);
-        else this.addPod(ev.record as PodRecord);
         break;
       default:
         break;
@@ -278,15 +392,6 @@ export class ClusterView {
     emitProgrammingDuration(Math.max(0, (Date.now() - slice.lastChangeTriggerTime) / 1000), kind);
   }
 
-  private rebuildAll(): void {
-    this.rebuildNamespaces();
-    const keys = new Set<string>();
-    for (const s of this.informer.services.values()) keys.add(s.key);
-    if (this.opts.endpoints) for (const s of this.informer.endpointslices.values()) keys.add(`${s.namespace}/${s.serviceName}`);
-    for (const k of keys) this.rebuildService(k);
-    if (this.opts.pods) for (const p of this.informer.pods.values()) this.addPod(p);
-  }
-
   private rebuildNamespaces(): void {
     this.namespacesDirty = false;
     this.namespaces.clear();
@@ -297,85 +402,14 @@ export class ClusterView {
     }
   }
 
-  private rebuildService(key: string): void {
-    const old = this.services.get(key);
-    if (old) this.unindex(old);
-    const svc = this.informer.services.get(key);
-    const slices = this.opts.endpoints ? this.informer.endpointslices.byIndex('service', key) : [];
-    if (!svc && slices.length === 0) {
-      this.services.delete(key);
-      return;
-    }
-    const view = buildServiceView(key, svc, slices, this.opts.endpointPodNames);
-    this.services.set(key, view);
-    this.index(view);
-  }
-
-  private index(view: ServiceView): void {
-    if (view.kind === 'ClusterIP') {
-      const seen = new Set<string>();
-      for (const it of view.ipItems) {
-        if (seen.has(it.rdata)) continue;
-        seen.add(it.rdata);
-        push(this.clusterIPs, it.rdata, view);
-      }
-    }
-    // A slice without the service-name label cannot be named; CoreDNS would emit `x..ns.svc...`.
-    if (view.name === '') return;
-    for (const s of view.slices) {
-      for (const a of s.addrs) {
-        const ip = canonical(a.ip);
-        if (!ip) continue;
-        const target = joinZone(`${a.label}.${view.name}.${view.namespace}.svc.`, this.opts.primaryZone);
-        push(this.endpointIPs, ip, { view, sliceKey: s.key, target });
-      }
-    }
-  }
-
-  private unindex(view: ServiceView): void {
-    for (const it of view.ipItems) drop(this.clusterIPs, it.rdata, (v) => v === view);
-    for (const s of view.slices) {
-      for (const a of s.addrs) {
-        const ip = canonical(a.ip);
-        if (ip) drop(this.endpointIPs, ip, (e) => e.view === view);
-      }
-    }
-  }
-
-  private addPod(p: PodRecord): void {
-    // CoreDNS lists pods with phase!=Succeeded/Failed/Unknown and ignores terminating ones.
-    if (p.ip === '' || p.deleting || p.phase === 'Succeeded' || p.phase === 'Failed' || p.phase === 'Unknown') return;
-    let m = this.podIPs.get(p.ip);
-    if (!m) this.podIPs.set(p.ip, (m = new Map()));
-    m.set(p.key, p.namespace);
-  }
-
-  private removePod(p: PodRecord): void {
-    const m = this.podIPs.get(p.ip);
-    if (!m) return;
-    m.delete(p.key);
-    if (m.size === 0) this.podIPs.delete(p.ip);
-  }
-
-  /** A pod in `namespace` has `ip` as its primary IP. */
+  /** A pod in `namespace` has `ip` as its primary IP (`pods verified`). */
   hasPod(ip: string, namespace: string): boolean {
-    const m = this.podIPs.get(ip);
-    if (!m) return false;
-    for (const ns of m.values()) if (ns === namespace) return true;
+    if (!this.opts.pods) return false;
+    for (const p of this.informer.pods.byIndex('ip', ip)) {
+      // CoreDNS lists pods with phase!=Succeeded/Failed/Unknown and ignores terminating ones.
+      if (p.ip === '' || p.deleting || p.phase === 'Succeeded' || p.phase === 'Failed' || p.phase === 'Unknown') continue;
+      if (p.namespace === namespace) return true;
+    }
     return false;
   }
-}
-
-function push<V>(m: Map<string, V[]>, k: string, v: V): void {
-  const list = m.get(k);
-  if (list) list.push(v);
-  else m.set(k, [v]);
-}
-
-function drop<V>(m: Map<string, V[]>, k: string, pred: (v: V) => boolean): void {
-  const list = m.get(k);
-  if (!list) return;
-  const kept = list.filter((v) => !pred(v));
-  if (kept.length) m.set(k, kept);
-  else m.delete(k);
 }
