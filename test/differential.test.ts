@@ -62,13 +62,6 @@ const ACCEPTED: Accepted[] = [
     when: () => olderThan(1, 13),
     reason: 'PTR target of an IPv6 endpoint ending in "::": same 1.13 label change as above',
   },
-  {
-    // CoreDNS's cache key is hash(qname, qtype, DO, CD): the class is not part of it, so a CH/ANY
-    // query is answered from an IN entry. kdns's cache keys on the class (owned by the cache plugin).
-    profile: 'kubeadm',
-    query: / class (CH|ANY)\b/,
-    reason: 'cache plugin: CoreDNS ignores the query class in its cache key (reported, not a kubernetes issue)',
-  },
 ];
 
 const NO_REPLY = { rcode: '(no reply)', flags: 0 } as Reply;

@@ -8,6 +8,30 @@ import { startServer, query, type RunningServer } from './harness.js';
 import { startFakeUpstream, type FakeUpstream } from './fake-upstream.js';
 import { repoRoot } from './procs.js';
 import { registry } from '../src/metrics/registry.js';
+import { exchangeRaw, buildQuery } from './harness.js';
+import { PLUGINS } from '../src/plugins/registry.js';
+import type { PluginDefinition } from '../src/plugins/types.js';
+
+/** A reusable answer too big for 512 bytes, counting how often the chain is really asked. */
+let bigCalls = 0;
+const big: PluginDefinition = {
+  name: 'testbig',
+  setup: () => ({
+    name: 'testbig',
+    fastAware: true,
+    handle: (req) => {
+      bigCalls++;
+      return {
+        rcode: 0,
+        aa: true,
+        answers: Array.from({ length: 60 }, (_, i) => ({ name: req.question.name, type: 'A', class: 'IN', ttl: 5, data: `10.1.0.${i}` })),
+        authorities: [],
+        additionals: [],
+        fast: { until: Infinity },
+      };
+    },
+  }),
+};
 
 const snapshot = path.join(repoRoot, 'examples', 'cluster.yaml');
 let srv: RunningServer | null = null;
@@ -110,5 +134,24 @@ describe('answer fast path', () => {
     for (let i = 0; i < 5; i++) await query(srv.port, 'web.shop.svc.cluster.local.', 'A');
     expect(srv.logs.filter((l) => l.includes('"A IN web.shop.svc.cluster.local. udp')).length).toBe(5);
     expect(srv.server.instance!.groups.values().next().value!.fast.size).toBe(0);
+  });
+
+  it('reuses a truncated reply only for the limit it was cut for', async () => {
+    srv = await startServer('.:0 {\n  testbig\n}\n', { definitions: { ...PLUGINS, testbig: big } });
+    bigCalls = 0;
+    const cut1 = await exchangeRaw(srv.port, buildQuery('big.example.', 'A', { id: 1 }));
+    const cut2 = await exchangeRaw(srv.port, buildQuery('big.example.', 'A', { id: 2 }));
+    expect(cut1[2] & 0x02).toBe(0x02);
+    expect(cut2.length).toBe(cut1.length);
+    expect(cut2.readUInt16BE(0)).toBe(2);
+    expect(bigCalls).toBe(1);
+    // EDNS with room for everything: a different key, the full answer, no TC.
+    const full = await query(srv.port, 'big.example.', 'A', { udpSize: 4096 });
+    expect(full.answers?.length).toBe(60);
+    expect(((full.flags ?? 0) & 0x200) === 0).toBe(true);
+    // EDNS with a smaller limit than a stored full reply: not served from it.
+    const small = await exchangeRaw(srv.port, buildQuery('big.example.', 'A', { udpSize: 600 }));
+    expect(small.length).toBeLessThanOrEqual(600);
+    expect(small[2] & 0x02).toBe(0x02);
   });
 });

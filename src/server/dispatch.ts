@@ -144,7 +144,7 @@ function finish(ctx: DispatchContext, req: DnsRequest, h: ReplyHeader, res: DnsR
     }
   }
   if (res.fast && req.fastQuery && !req.noFast && !res.error) {
-    ctx.group()?.fast.store(req.fastQuery, out, res.fast, !!req.fastShuffle, req.fastReplays ?? []);
+    ctx.group()?.fast.store(req.fastQuery, out, res.fast, !!req.fastShuffle, req.fastReplays ?? [], maxSize);
   }
   return out;
 }

@@ -9,7 +9,8 @@
 // as not reusable as soon as the query reaches it (see buildChain), so `log`, `rewrite`, `whoami`
 // and friends always see every query.
 
-export type FastReplay = (start: bigint) => void;
+/** Replays get the time the query arrived, as performance.now() (ms; cheaper than hrtime.bigint). */
+export type FastReplay = (startMs: number) => void;
 
 export interface FastMark {
   /** Unix ms after which the reply must be recomputed (Infinity: only an epoch change ends it). */
@@ -40,6 +41,8 @@ interface Entry {
   ttl: number;
   /** Runs of same-length A/AAAA records to shuffle per reply: [offset, recordLength, count]. */
   shuffle: number[] | null;
+  /** For a truncated reply: the client limit it was cut for (served only to the same limit). */
+  cutFor: number;
   replays: FastReplay[];
 }
 
@@ -88,7 +91,7 @@ export class FastCache {
   private map = new Map<string, Entry>();
 
   /** A ready reply for this query, or null. `maxSize` is the client's limit (UDP). */
-  serve(msg: Buffer, q: QuickQuery, maxSize: number, start: bigint): Buffer | null {
+  serve(msg: Buffer, q: QuickQuery, maxSize: number, start: number): Buffer | null {
     const e = this.map.get(q.key);
     if (!e) return null;
     if (e.epoch !== epoch) {
@@ -96,7 +99,7 @@ export class FastCache {
       return null;
     }
     const now = e.until === Infinity && !e.ttlAt ? 0 : Date.now();
-    if (now >= e.until || e.wire.length > maxSize) return null;
+    if (now >= e.until || e.wire.length > maxSize || (e.cutFor !== 0 && e.cutFor !== maxSize)) return null;
     if (e.ttlAt) {
       const t = e.ttlAt(now);
       if (t !== e.ttl) {
@@ -116,9 +119,12 @@ export class FastCache {
     return out;
   }
 
-  store(q: QuickQuery, wire: Buffer, mark: FastMark, shuffle: boolean, replays: FastReplay[]): void {
-    // Truncated replies are never reused.
-    if ((wire[2] & 0x02) !== 0) return;
+  /** Keep `wire`, the reply to `q` encoded for a client limit of `limit` bytes. */
+  store(q: QuickQuery, wire: Buffer, mark: FastMark, shuffle: boolean, replays: FastReplay[], limit: number): void {
+    // A truncated reply depends on the limit it was cut for: reuse it only for that same limit
+    // (512 for UDP without EDNS, the usual case). A relayed upstream TC (wire shorter than the
+    // limit) is reused the same way.
+    const cutFor = (wire[2] & 0x02) !== 0 ? limit : 0;
     const layout = layoutOf(wire, shuffle);
     if (!layout) return;
     if (this.map.size >= MAX_ENTRIES) this.map.clear();
@@ -134,6 +140,7 @@ export class FastCache {
       ttlAt: mark.ttlAt,
       ttl: mark.ttlAt ? -1 : 0,
       shuffle: layout.shuffle,
+      cutFor,
       replays,
     });
   }

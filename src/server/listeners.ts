@@ -91,7 +91,7 @@ export class Listener {
     sock.on('message', (msg, rinfo) => {
       const fq = quickQuery(msg, false, v6 && !rinfo.address.startsWith('::ffff:'));
       if (fq) {
-        const hit = this.ctx.group()?.fast.serve(msg, fq, fq.udpSize > 512 ? fq.udpSize : 512, process.hrtime.bigint());
+        const hit = this.ctx.group()?.fast.serve(msg, fq, fq.udpSize > 512 ? fq.udpSize : 512, performance.now());
         if (hit) {
           send(hit, rinfo.port, rinfo.address);
           return;
@@ -166,7 +166,7 @@ export class Listener {
         buf = buf.subarray(2 + n);
         const fq = quickQuery(msg, true, v6);
         if (fq) {
-          const hit = this.ctx.group()?.fast.serve(msg, fq, 65535, process.hrtime.bigint());
+          const hit = this.ctx.group()?.fast.serve(msg, fq, 65535, performance.now());
           if (hit) {
             write(hit);
             continue;

@@ -184,6 +184,17 @@ describe('cache handler', () => {
     expect(hit.answers[0].data).toBe('10.0.0.1');
   });
 
+  it('answers a CH query for a cached name from the IN entry, as CoreDNS (class not in the key)', () => {
+    const { c } = makeCache(['30']);
+    const next = fakeNext((req) => aRecord(req.question.name, 300));
+    c.handle(query('a.svc.', 'A'), next);
+    const ch = query('a.svc.', 'A');
+    ch.question = { ...ch.question, qclass: 3 };
+    const hit = c.handle(ch, next) as DnsResponse;
+    expect(next.calls).toBe(1);
+    expect(hit.answers[0].data).toBe('10.0.0.1');
+  });
+
   it('keeps the stored TTL on hits with keepttl', () => {
     const { c, tick } = makeCache(['30'], [['keepttl']]);
     const next = fakeNext((req) => aRecord(req.question.name, 300));

@@ -145,7 +145,9 @@ export class Cache {
     const q = req.question;
     const d = req.edns?.do ? 1 : 0;
     const c = req.cd ? 2 : 0;
-    return `${q.lname}/${q.qtype}/${q.qclass}/${d | c}`;
+    // CoreDNS hashes qname, qtype, DO and CD only: the class is not part of the key, so a CH or ANY
+    // query for a cached name is answered from the IN entry. Checked against CoreDNS 1.12.2.
+    return `${q.lname}/${q.qtype}/${d | c}`;
   }
 
   /** Seconds left (negative once expired). */
