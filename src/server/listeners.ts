@@ -40,8 +40,20 @@ export class Listener {
   ) {}
 
   async start(): Promise<void> {
-    await this.startUdp();
-    await this.startTcp();
+    // Port 0 (tests): UDP picks a free port and TCP must get the same number, which another
+    // program may hold for TCP; then try again with another port.
+    for (let attempt = 0; ; attempt++) {
+      await this.startUdp();
+      try {
+        await this.startTcp();
+        return;
+      } catch (e) {
+        if (this.opts.port !== 0 || attempt >= 20 || (e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
+        const socks = this.udp;
+        this.udp = [];
+        for (const u of socks) await new Promise<void>((r) => u.close(() => r()));
+      }
+    }
   }
 
   private async startUdp(): Promise<void> {
