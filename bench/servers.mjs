@@ -89,12 +89,12 @@ export function kdnsAvailable() {
   return fs.existsSync(path.join(REPO, 'dist', 'cli.js'));
 }
 
-/** kdns with the kubeadm Corefile; source = `snapshot FILE` or `endpoint URL`. */
-export async function startKdns(ctx, { source, pods = 'insecure', cpu = ctx.serverCpu, name = 'kdns', wait = true } = {}) {
+/** Write the kubeadm Corefile for `name` on free ports, start `cmd`, and wait for /ready. */
+async function startCorefileServer(ctx, name, cpu, wait, source, pods, start) {
   const [port, healthPort, readyPort, metricsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const conf = path.join(ctx.dir, `Corefile.${name}`);
   fs.writeFileSync(conf, renderCorefile({ port, upstreamPort: ctx.upstreamPort, healthPort, readyPort, metricsPort, source, pods }));
-  const entry = startProcess(name, process.execPath, ['--max-semi-space-size=4', path.join(REPO, 'dist', 'cli.js'), '-conf', conf], { cpu, logDir: ctx.logDir, cwd: REPO });
+  const entry = start(conf);
   const s = { name, entry, port, readyUrl: `http://127.0.0.1:${readyPort}/ready`, startedAt: performance.now(), conf };
   if (wait) {
     try {
@@ -105,6 +105,12 @@ export async function startKdns(ctx, { source, pods = 'insecure', cpu = ctx.serv
     }
   }
   return s;
+}
+
+/** kdns with the kubeadm Corefile; source = `snapshot FILE` or `endpoint URL`. */
+export async function startKdns(ctx, { source, pods = 'insecure', cpu = ctx.serverCpu, name = 'kdns', wait = true } = {}) {
+  return startCorefileServer(ctx, name, cpu, wait, source, pods, (conf) =>
+    startProcess(name, process.execPath, ['--max-semi-space-size=4', path.join(REPO, 'dist', 'cli.js'), '-conf', conf], { cpu, logDir: ctx.logDir, cwd: REPO }));
 }
 
 export function corednsPath() {
@@ -115,20 +121,8 @@ export function corednsPath() {
 export async function startCoredns(ctx, { apiUrl, pods = 'insecure', cpu = ctx.serverCpu, name = 'coredns', wait = true } = {}) {
   const bin = corednsPath();
   if (!bin) throw new Error('CoreDNS binary not found');
-  const [port, healthPort, readyPort, metricsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  const conf = path.join(ctx.dir, `Corefile.${name}`);
-  fs.writeFileSync(conf, renderCorefile({ port, upstreamPort: ctx.upstreamPort, healthPort, readyPort, metricsPort, source: `endpoint ${apiUrl}`, pods }));
-  const entry = startProcess(name, bin, ['-conf', conf], { cpu, logDir: ctx.logDir, env: { GOMAXPROCS: String(ctx.gomaxprocs) } });
-  const s = { name, entry, port, readyUrl: `http://127.0.0.1:${readyPort}/ready`, startedAt: performance.now(), conf };
-  if (wait) {
-    try {
-      s.startupMs = await waitReady(entry, port, { readyUrl: s.readyUrl });
-    } catch (e) {
-      await stopProcess(entry);
-      throw new Error(`${name} did not become ready: ${e.message}\n${tailLog(entry)}`);
-    }
-  }
-  return s;
+  return startCorefileServer(ctx, name, cpu, wait, `endpoint ${apiUrl}`, pods, (conf) =>
+    startProcess(name, bin, ['-conf', conf], { cpu, logDir: ctx.logDir, env: { GOMAXPROCS: String(ctx.gomaxprocs) } }));
 }
 
 function rrText(r) {
