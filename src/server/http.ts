@@ -3,6 +3,7 @@
 // while anyone holds it, so a reload does not drop /health or /metrics.
 
 import http from 'node:http';
+import { configErrorAt, type Directive } from '../corefile/types.js';
 
 type Route = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
@@ -139,4 +140,14 @@ export function boundPort(handle: HttpHandle): number | undefined {
   const e = entries.get(handle.address);
   const a = e?.server.address();
   return a && typeof a === 'object' ? a.port : undefined;
+}
+
+/** The optional listen address argument of health, ready and prometheus (`PLUGIN [ADDRESS]`):
+ *  at most one argument, validated as Go's net.SplitHostPort would; the default otherwise. */
+export function listenAddressArg(d: Directive, plugin: string, defaultAddress: string): string {
+  if (d.args.length > 1) throw configErrorAt(d, `plugin/${plugin}: Wrong argument count or unexpected line ending after '${d.args[1]}'`);
+  const address = d.args[0] ?? defaultAddress;
+  const bad = checkAddress(address);
+  if (bad) throw configErrorAt(d.argTokens[0] ?? d, `plugin/${plugin}: ${bad}`);
+  return address;
 }

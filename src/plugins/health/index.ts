@@ -5,7 +5,7 @@
 import http from 'node:http';
 import type { Directive } from '../../corefile/types.js';
 import { configErrorAt } from '../../corefile/types.js';
-import { acquireHttp, boundPort, checkAddress, parseHostPort, type HttpHandle } from '../../server/http.js';
+import { acquireHttp, boundPort, listenAddressArg, parseHostPort, type HttpHandle } from '../../server/http.js';
 import { m } from '../../metrics/registry.js';
 import type { Logger, Plugin, PluginDefinition, ProcessContext } from '../types.js';
 import { formatDuration, parseDuration } from '../../corefile/duration.js';
@@ -21,10 +21,7 @@ export interface HealthConfig {
 }
 
 export function parseHealth(d: Directive): HealthConfig {
-  if (d.args.length > 1) throw configErrorAt(d, `plugin/health: Wrong argument count or unexpected line ending after '${d.args[1]}'`);
-  const address = d.args[0] ?? DEFAULT_ADDRESS;
-  const bad = checkAddress(address);
-  if (bad) throw configErrorAt(d, `plugin/health: ${bad}`);
+  const address = listenAddressArg(d, 'health', DEFAULT_ADDRESS);
   let lameduckMs = 0;
   for (const sub of d.block ?? []) {
     if (sub.name !== 'lameduck') throw configErrorAt(sub, `plugin/health: unknown property '${sub.name}'`);

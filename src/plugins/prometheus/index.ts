@@ -7,7 +7,7 @@ import type { DnsRequest, DnsResponse } from '../../dns/message.js';
 import { configErrorAt } from '../../corefile/types.js';
 import { m } from '../../metrics/registry.js';
 import { clusterAwareMetrics } from '../../metrics/cluster.js';
-import { acquireHttp, boundPort, checkAddress, type HttpHandle } from '../../server/http.js';
+import { acquireHttp, boundPort, listenAddressArg, type HttpHandle } from '../../server/http.js';
 import type { Handler, Plugin, PluginDefinition, Result } from '../types.js';
 import { Reporter } from './report.js';
 import { replySize } from './size.js';
@@ -60,15 +60,10 @@ export interface PrometheusPlugin extends Plugin {
 export const prometheus: PluginDefinition = {
   name: 'prometheus',
   setup(d): PrometheusPlugin {
-    if (d.args.length > 1) {
-      throw configErrorAt(d, `plugin/prometheus: Wrong argument count or unexpected line ending after '${d.args[d.args.length - 1]}'`);
-    }
     if (d.block && d.block.length > 0) {
       throw configErrorAt(d.block[0], `plugin/prometheus: unknown property '${d.block[0].name}'`);
     }
-    const address = d.args[0] ?? DEFAULT_ADDRESS;
-    const bad = checkAddress(address);
-    if (bad) throw configErrorAt(d.argTokens[0] ?? d, `plugin/prometheus: ${bad}`);
+    const address = listenAddressArg(d, 'prometheus', DEFAULT_ADDRESS);
 
     const reporter = new Reporter();
     let http: HttpHandle | null = null;

@@ -5,7 +5,7 @@
 
 import type { Directive } from '../../corefile/types.js';
 import { configErrorAt } from '../../corefile/types.js';
-import { acquireHttp, boundPort, checkAddress, type HttpHandle } from '../../server/http.js';
+import { acquireHttp, boundPort, listenAddressArg, type HttpHandle } from '../../server/http.js';
 import type { Plugin, PluginDefinition, ProcessContext, SetupContext } from '../types.js';
 
 export const DEFAULT_ADDRESS = ':8181';
@@ -18,10 +18,7 @@ export interface ReadyConfig {
 }
 
 export function parseReady(d: Directive): ReadyConfig {
-  if (d.args.length > 1) throw configErrorAt(d, `plugin/ready: Wrong argument count or unexpected line ending after '${d.args[1]}'`);
-  const address = d.args[0] ?? DEFAULT_ADDRESS;
-  const bad = checkAddress(address);
-  if (bad) throw configErrorAt(d, `plugin/ready: ${bad}`);
+  const address = listenAddressArg(d, 'ready', DEFAULT_ADDRESS);
   let continuously = false;
   for (const sub of d.block ?? []) {
     if (sub.name !== 'monitor') throw configErrorAt(sub, `plugin/ready: unknown property '${sub.name}'`);
