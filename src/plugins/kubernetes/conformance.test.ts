@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 
 import { checkCase, loadCases, makeHarness } from './conformance-harness.test-helper.js';
 import type { Harness } from './conformance-harness.test-helper.js';
-import { FakeInformer } from './fake-informer.test-helper.js';
+import { FakeInformer, HAVE_CONFORMANCE } from './fake-informer.test-helper.js';
 
 const file = loadCases();
 
@@ -13,7 +13,7 @@ const file = loadCases();
 // by the plugin alone (ttl 30 = cache 30), the rest belong to the end-to-end suite.
 const cases = file.cases.filter((c) => c.profile !== 'kubeadm' || c.qname.toLowerCase().endsWith('cluster.local.'));
 
-describe('conformance cases (kubernetes plugin alone)', () => {
+describe.skipIf(!HAVE_CONFORMANCE)('conformance cases (kubernetes plugin alone)', () => {
   const harnesses = new Map<string, Promise<Harness>>();
   const harness = (profile: string, unsynced: boolean): Promise<Harness> => {
     const key = `${profile}/${unsynced}`;

@@ -19,6 +19,8 @@ import type {
 } from '../../informer/types.js';
 
 export const CONFORMANCE_DIR = new URL('../../../../shared/conformance/', import.meta.url).pathname;
+/** The shared conformance files sit beside the checkout (../shared); tests that read them skip without. */
+export const HAVE_CONFORMANCE = fs.existsSync(`${CONFORMANCE_DIR}cases.json`) && fs.existsSync(`${CONFORMANCE_DIR}cluster.json`);
 
 type Json = any;
 

@@ -110,7 +110,7 @@ describe('kubernetes setup', () => {
   });
 
   it('waits for the informer sync up to startup_timeout, then serves anyway', async () => {
-    const informer = FakeInformer.fromConformance();
+    const informer = FakeInformer.fromList({ items: [] });
     informer.synced = false;
     let waited = -1;
     informer.waitForSync = (ms: number) => {
