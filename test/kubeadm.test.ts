@@ -82,20 +82,20 @@ describe('kubeadm Corefile through the kdns CLI', () => {
     const body = await (await fetch(`http://127.0.0.1:${http.metrics}/metrics`)).text();
     const server = `dns://:${port}`;
     for (const re of [
-      /^coredns_build_info\{.*version=.*\} 1$/m,
-      new RegExp(`^coredns_dns_requests_total\\{server="${server}",zone="\\.",view="",proto="udp",family="1",type="A"\\} \\d+`, 'm'),
-      new RegExp(`^coredns_dns_responses_total\\{server="${server}",zone="\\.",view="",rcode="NOERROR",plugin="[a-z]*"\\} \\d+`, 'm'),
-      /^coredns_dns_request_duration_seconds_bucket\{/m,
-      /^coredns_dns_request_size_bytes_bucket\{.*proto="udp"/m,
-      /^coredns_dns_response_size_bytes_bucket\{.*proto="udp"/m,
-      new RegExp(`^coredns_cache_requests_total\\{server="${server}",zones="\\.",view=""\\} \\d+`, 'm'),
+      /^coredns_build_info\{goversion="[^"]+",revision="[^"]*",version="[^"]+"\} 1$/m,
+      new RegExp(`^coredns_dns_requests_total\\{family="1",proto="udp",server="${server}",type="A",view="",zone="\\."\\} \\d+`, 'm'),
+      new RegExp(`^coredns_dns_responses_total\\{plugin="[a-z]*",rcode="NOERROR",server="${server}",view="",zone="\\."\\} \\d+`, 'm'),
+      new RegExp(`^coredns_dns_request_duration_seconds_bucket\\{server="${server}",view="",zone="\\.",le="[^"]+"\\} \\d+`, 'm'),
+      new RegExp(`^coredns_dns_request_size_bytes_bucket\\{proto="udp",server="${server}",view="",zone="\\.",le="[^"]+"\\} \\d+`, 'm'),
+      new RegExp(`^coredns_dns_response_size_bytes_bucket\\{proto="udp",server="${server}",view="",zone="\\.",le="[^"]+"\\} \\d+`, 'm'),
+      new RegExp(`^coredns_cache_requests_total\\{server="${server}",view="",zones="\\."\\} \\d+`, 'm'),
       /^coredns_cache_misses_total\{/m,
       new RegExp(`^coredns_forward_requests_total\\{to="${good.address.replace(/\./g, '\\.')}"\\} \\d+`, 'm'),
       new RegExp(`^coredns_proxy_request_duration_seconds_bucket\\{.*to="${good.address.replace(/\./g, '\\.')}"`, 'm'),
       /^coredns_panics_total 0$/m,
       /^process_resident_memory_bytes \d/m,
       ...['kubernetes', 'cache', 'forward', 'loop', 'loadbalance', 'errors', 'prometheus'].map(
-        (n) => new RegExp(`^coredns_plugin_enabled\\{server="${server}",zone="\\.",view="",name="${n}"\\} 1$`, 'm'),
+        (n) => new RegExp(`^coredns_plugin_enabled\\{name="${n}",server="${server}",view="",zone="\\."\\} 1$`, 'm'),
       ),
     ]) {
       expect(body, String(re)).toMatch(re);

@@ -7,6 +7,7 @@ import type { DnsRequest, DnsResponse } from '../../dns/message.js';
 import { configErrorAt } from '../../corefile/types.js';
 import { m } from '../../metrics/registry.js';
 import { clusterAwareMetrics } from '../../metrics/cluster.js';
+import { goLabelOrder } from '../../metrics/exposition.js';
 import { acquireHttp, boundPort, listenAddressArg, type HttpHandle } from '../../server/http.js';
 import type { Handler, Plugin, PluginDefinition, Result } from '../types.js';
 import { Reporter } from './report.js';
@@ -36,7 +37,7 @@ function serveMetrics(_req: http.IncomingMessage, res: http.ServerResponse): voi
   clusterAwareMetrics().then(
     ({ contentType, body }) => {
       res.writeHead(200, { 'content-type': contentType });
-      res.end(body);
+      res.end(goLabelOrder(body));
     },
     (err: unknown) => {
       res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });

@@ -159,7 +159,7 @@ describe('prometheus handler and /metrics', () => {
     const r = await get(port, '/metrics');
     expect(r.status).toBe(200);
     expect(r.type).toContain('text/plain');
-    expect(r.body).toMatch(/^coredns_build_info\{version="[^"]+",revision="[^"]*",goversion="[^"]+"\} 1$/m);
+    expect(r.body).toMatch(/^coredns_build_info\{goversion="[^"]+",revision="[^"]*",version="[^"]+"\} 1$/m);
     expect(r.body).toMatch(/^coredns_panics_total \d+$/m);
     expect(r.body).toMatch(/^process_cpu_seconds_total /m);
     expect(r.body).toMatch(/^go_goroutines \d+$/m);
