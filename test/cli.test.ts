@@ -79,5 +79,14 @@ describe('kdns CLI', () => {
     p.proc.kill('SIGUSR1');
     await expect.poll(() => p!.output(), { timeout: 5000 }).toMatch(/Corefile changed but reload failed/);
     expect((await query(port, 'example.net.', 'A') as any).rcode).toBe('NOERROR');
+    // An empty file (an editor or a non-atomic write caught half-way) is no configuration to
+    // switch to: kdns keeps serving and applies the next real change.
+    writeFileSync(f, '');
+    p.proc.kill('SIGUSR1');
+    await expect.poll(() => p!.output(), { timeout: 5000 }).toMatch(/reload failed: .*no server blocks/);
+    expect((await query(port, 'example.net.', 'A') as any).rcode).toBe('NOERROR');
+    writeFileSync(f, `example.org:${port} {\n    whoami\n}\n`);
+    p.proc.kill('SIGUSR1');
+    await expect.poll(async () => (await query(port, 'example.net.', 'A') as any).rcode, { timeout: 5000 }).toBe('REFUSED');
   });
 });

@@ -28,6 +28,10 @@ describe('kubeadm Corefile through the kdns CLI', () => {
 
   beforeAll(async () => {
     const objects = (yaml.load(readFileSync(path.join(repoRoot, 'examples', 'cluster.yaml'), 'utf8')) as any).items;
+    // The endpoints controller stamps its slices with the time of the change that caused them:
+    // kdns turns that into coredns_kubernetes_dns_programming_duration_seconds for headless db.
+    const dbSlice = objects.find((o: any) => o.kind === 'EndpointSlice' && o.metadata.name === 'db-q8w7e');
+    dbSlice.metadata.annotations = { ...dbSlice.metadata.annotations, 'endpoints.kubernetes.io/last-change-trigger-time': new Date(Date.now() - 1500).toISOString() };
     api = await startFakeApiServer({ objects });
     good = await startFakeUpstream({ records: ['www.example.com. 3600 IN A 192.0.2.53', 'example.net. 3600 IN A 13.14.15.16'] });
     silent = await startFakeUpstream({ records: [] });
@@ -93,6 +97,10 @@ describe('kubeadm Corefile through the kdns CLI', () => {
       new RegExp(`^coredns_forward_requests_total\\{to="${good.address.replace(/\./g, '\\.')}"\\} \\d+`, 'm'),
       new RegExp(`^coredns_proxy_request_duration_seconds_bucket\\{.*to="${good.address.replace(/\./g, '\\.')}"`, 'm'),
       /^coredns_panics_total 0$/m,
+      new RegExp(`^coredns_kubernetes_rest_client_requests_total\\{code="200",host="${new URL(api.url).host}",method="GET"\\} [1-9]`, 'm'),
+      new RegExp(`^coredns_kubernetes_rest_client_request_duration_seconds_count\\{host="${new URL(api.url).host}",verb="GET"\\} [1-9]`, 'm'),
+      /^coredns_kubernetes_dns_programming_duration_seconds_bucket\{service_kind="headless_with_selector",le="16.384"\} 1$/m,
+      /^coredns_kubernetes_dns_programming_duration_seconds_bucket\{service_kind="headless_with_selector",le="1.024"\} 0$/m,
       /^process_resident_memory_bytes \d/m,
       ...['kubernetes', 'cache', 'forward', 'loop', 'loadbalance', 'errors', 'prometheus'].map(
         (n) => new RegExp(`^coredns_plugin_enabled\\{name="${n}",server="${server}",view="",zone="\\."\\} 1$`, 'm'),
@@ -107,9 +115,22 @@ describe('kubeadm Corefile through the kdns CLI', () => {
     const slow = { timeoutMs: 6000 };
     expect((await query(port, 'extra.test.', 'A', slow) as any).rcode).toBe('NXDOMAIN');
     writeFileSync(file, text.replace('    errors\n', '    errors\n    hosts {\n      192.0.2.99 extra.test\n      fallthrough\n    }\n'));
-    await expect
-      .poll(async () => (await query(port, 'extra.test.', 'A', slow)).answers?.map((a: any) => a.data), { timeout: 10000, interval: 250 })
-      .toEqual(['192.0.2.99']);
+    // Poll by hand so that a failure shows every attempt and what kdns logged meanwhile.
+    const t0 = Date.now();
+    const attempts: string[] = [];
+    let answer: string[] | undefined;
+    while (Date.now() - t0 < 12000) {
+      const t = Date.now();
+      try {
+        answer = (await query(port, 'extra.test.', 'A', slow)).answers?.map((a: any) => a.data);
+        attempts.push(`t+${t - t0}ms ${Date.now() - t}ms ${JSON.stringify(answer)}`);
+      } catch (e) {
+        attempts.push(`t+${t - t0}ms ${Date.now() - t}ms ${(e as Error).message}`);
+      }
+      if (answer?.[0] === '192.0.2.99') break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(answer, `attempts:\n${attempts.join('\n')}\nkdns output:\n${p.output()}`).toEqual(['192.0.2.99']);
     expect(p.output()).toMatch(/Reloading complete/);
   }, 30000);
 });

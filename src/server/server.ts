@@ -4,7 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { ServerBlock } from '../corefile/types.js';
+import { ConfigError, type ServerBlock } from '../corefile/types.js';
 import { loadCorefile, parseCorefile } from '../corefile/parser.js';
 import type { DnsRequest, DnsResponse } from '../dns/message.js';
 import { emptyResponse } from '../dns/message.js';
@@ -74,7 +74,12 @@ export class KdnsServer {
   }
 
   async start(): Promise<void> {
-    const blocks = this.readBlocks();
+    let blocks = this.readBlocks();
+    if (blocks.length === 0) {
+      // CoreDNS (caddy) serves its default configuration when the Corefile has no server blocks.
+      this.opts.log.warn(`${this.opts.corefile}: no server blocks; serving the default configuration (whoami, log)`);
+      blocks = parseCorefile(DEFAULT_COREFILE, this.opts.corefile, { warn: (m: string) => this.opts.log.warn(m) });
+    }
     const inst = await this.build(blocks);
     try {
       await this.activate(inst);
@@ -138,6 +143,10 @@ export class KdnsServer {
   async reload(): Promise<'unchanged' | 'reloaded'> {
     if (this.stopping) return 'unchanged';
     const blocks = this.readBlocks();
+    // A Corefile without server blocks (empty, comments only, or read half-way through a
+    // non-atomic write) would close every listener, and with them the reload plugin that could
+    // bring them back: keep the running configuration instead.
+    if (blocks.length === 0) throw new ConfigError(`${this.opts.corefile}: no server blocks; keeping the running configuration`);
     const hash = corefileHash(blocks);
     if (hash === this.hash) return 'unchanged';
     this.process.reloading = true;
