@@ -14,6 +14,7 @@ import yaml from 'js-yaml';
 import { Backoff } from './backoff.js';
 import { ConvertError, convertObject, objectKey } from './convert.js';
 import { JsonListSplitter } from './json-items.js';
+import { emitApiRequest } from './observe.js';
 import type { Sink, Source } from './source.js';
 import type { InformerOptions, Kind, RecordOf } from './types.js';
 
@@ -178,6 +179,7 @@ class ApiClient {
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
     const mod = url.protocol === 'https:' ? https : http;
+    const watch = query.watch === '1';
     return new Promise((resolve, reject) => {
       const req = mod.request(url, {
         ...opts,
@@ -189,10 +191,12 @@ class ApiClient {
       req.on('socket', (s) => s.setKeepAlive(true, 30_000));
       req.on('response', (res) => {
         clearTimeout(connectTimer);
+        if (watch) emitApiRequest({ host: url.host, method: 'GET', code: String(res.statusCode ?? 0), watch });
         resolve(res);
       });
       req.on('error', (e) => {
         clearTimeout(connectTimer);
+        if (watch && !signal.aborted) emitApiRequest({ host: url.host, method: 'GET', code: '<error>', watch });
         reject(e);
       });
       req.end();
@@ -202,9 +206,17 @@ class ApiClient {
   /** A list request whose items are handed to `onItem` one by one while the body streams in (a
    *  list served from the watch cache ignores `limit`: the first list is the whole kind). */
   async list(path: string, query: Record<string, string>, signal: AbortSignal, onItem: (item: Json) => void): Promise<Json> {
-    const res = await this.open(path, query, signal);
-    if (res.statusCode !== 200) throw statusError(res.statusCode ?? 0, await readBody(res, LIST_TIMEOUT_MS));
-    return readList(res, LIST_TIMEOUT_MS, onItem);
+    const started = performance.now();
+    const host = new URL(this.server).host;
+    let code = '<error>';
+    try {
+      const res = await this.open(path, query, signal);
+      code = String(res.statusCode ?? 0);
+      if (res.statusCode !== 200) throw statusError(res.statusCode ?? 0, await readBody(res, LIST_TIMEOUT_MS));
+      return await readList(res, LIST_TIMEOUT_MS, onItem);
+    } finally {
+      if (!signal.aborted) emitApiRequest({ host, method: 'GET', code, watch: false, seconds: (performance.now() - started) / 1000 });
+    }
   }
 }
 

@@ -5,3 +5,4 @@ export { IndexedStore, INDEXES } from './store.js';
 export { convertObject, convertService, convertEndpointSlice, convertEndpoints, convertPod, convertNamespace, convertNode } from './convert.js';
 export { parseSelector, matchesSelector } from './selector.js';
 export { parseSnapshot } from './snapshot-source.js';
+export { onApiRequest, type ApiRequestObservation } from './observe.js';

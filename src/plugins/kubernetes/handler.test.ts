@@ -243,16 +243,17 @@ describe.skipIf(!HAVE_CONFORMANCE)('kubernetes handler', () => {
     expect([soa.ttl, soa.data.minimum]).toEqual([300, 600]);
   });
 
-  it('reports DNS programming durations for slices of known ClusterIP services', async () => {
+  it('reports DNS programming durations for slices of headless services only, as CoreDNS', async () => {
     const informer = FakeInformer.fromConformance();
     await makeHarness({ corefile: BASE, informer });
     const seen: [number, string][] = [];
     const off = onProgrammingDuration((s, k) => seen.push([s, k]));
-    const s = informer.endpointslices.get('testns/svc1-slice1')!;
-    informer.apply('endpointslices', 'update', { ...s, lastChangeTriggerTime: Date.now() - 2000 });
-    informer.apply('endpointslices', 'update', { ...informer.endpointslices.get('testns/hdls1-slice1')!, lastChangeTriggerTime: Date.now() });
+    informer.apply('endpointslices', 'update', { ...informer.endpointslices.get('testns/svc1-slice1')!, lastChangeTriggerTime: Date.now() - 5000 });
+    informer.apply('endpointslices', 'update', { ...informer.endpointslices.get('testns/hdls1-slice1')!, lastChangeTriggerTime: Date.now() - 2000 });
+    informer.apply('endpointslices', 'update', { ...informer.endpointslices.get('testns/hdls1-slice1')!, lastChangeTriggerTime: null });
     off();
-    expect(seen.map(([, k]) => k)).toEqual(['cluster_ip']);
+    expect(seen.map(([, k]) => k)).toEqual(['headless_with_selector']);
     expect(seen[0]![0]).toBeGreaterThanOrEqual(1.9);
+    expect(seen[0]![0]).toBeLessThan(4);
   });
 });

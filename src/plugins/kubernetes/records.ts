@@ -10,7 +10,7 @@ import type { ChangeEvent, EndpointSliceRecord, Informer, ServiceRecord } from '
 import { matchesSelector } from '../../informer/selector.js';
 import type { LabelSelector } from '../../informer/selector.js';
 import { dashedIP, parseIP } from './ip.js';
-import { emitProgrammingDuration, hasProgrammingDurationListeners } from './metrics.js';
+import { emitProgrammingDuration } from './metrics.js';
 
 export interface Port {
   name: string;
@@ -369,7 +369,7 @@ export class ClusterView {
         this.forget(`${rec.namespace}/${rec.serviceName}`);
         const old = ev.old as EndpointSliceRecord | undefined;
         if (old && old.serviceName !== rec.serviceName) this.forget(`${old.namespace}/${old.serviceName}`);
-        if (ev.type !== 'delete') this.observeProgramming(rec);
+        this.observeProgramming(rec);
         break;
       }
       case 'namespaces':
@@ -381,15 +381,13 @@ export class ClusterView {
   }
 
   private observeProgramming(slice: EndpointSliceRecord): void {
-    if (slice.lastChangeTriggerTime === null || !hasProgrammingDurationListeners()) return;
-    // CoreDNS only records when exactly one Service matches the slice.
+    if (slice.lastChangeTriggerTime === null) return;
+    // CoreDNS records only slices of a known headless Service (ClusterIP None), always labelled
+    // headless_with_selector (the trigger-time annotation implies a controller-made slice); slices
+    // of ClusterIP Services are not observed, whatever the label's documentation lists.
     const svc = this.informer.services.get(`${slice.namespace}/${slice.serviceName}`);
-    if (!svc) return;
-    let kind: 'cluster_ip' | 'headless_with_selector';
-    if (!svc.headless) kind = 'cluster_ip';
-    else if (svc.selector && Object.keys(svc.selector).length > 0) kind = 'headless_with_selector';
-    else return;
-    emitProgrammingDuration(Math.max(0, (Date.now() - slice.lastChangeTriggerTime) / 1000), kind);
+    if (!svc || !svc.headless) return;
+    emitProgrammingDuration(Math.max(0, (Date.now() - slice.lastChangeTriggerTime) / 1000), 'headless_with_selector');
   }
 
   private rebuildNamespaces(): void {
