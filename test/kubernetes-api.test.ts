@@ -8,7 +8,9 @@ import { readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
 import { startServer, query, type RunningServer } from './harness.js';
 import { startFakeApiServer, type FakeApiServer } from './fake-apiserver.js';
-import { sharedDir, repoRoot, freePort } from './procs.js';
+import { sharedDir, repoRoot, freePort, startKdnsProcess, type KdnsProcess } from './procs.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 
 const clusterFile = sharedDir ? path.join(sharedDir, 'conformance', 'cluster.json') : path.join(repoRoot, 'examples', 'cluster.yaml');
 const NAME = sharedDir ? 'svc1.testns.svc.cluster.local.' : 'web.shop.svc.cluster.local.';
@@ -109,4 +111,30 @@ describe('kubernetes plugin with the API unreachable', () => {
     expect((r as any).rcode).toBe('SERVFAIL');
     expect(r.authorities?.[0]?.type).toBe('SOA');
   });
+
+  it('serves /health 200 and /ready 503 "kubernetes" while it waits for the API, as CoreDNS', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kdns-unsynced-'));
+    let p: KdnsProcess | null = null;
+    try {
+      const [dns, api, health, ready] = [await freePort(), await freePort(), await freePort(), await freePort()];
+      const file = path.join(dir, 'Corefile');
+      writeFileSync(file, `.:${dns} {\n  health 127.0.0.1:${health}\n  ready 127.0.0.1:${ready}\n  kubernetes cluster.local {\n    endpoint http://127.0.0.1:${api}\n    startup_timeout 3s\n  }\n}\n`);
+      p = startKdnsProcess(['-conf', file]);
+      const get = async (port: number, what: string) => {
+        const res = await fetch(`http://127.0.0.1:${port}/${what}`);
+        return `${res.status} ${(await res.text()).trim()}`;
+      };
+      // During the startup wait: the probes answer, DNS does not listen yet.
+      await expect.poll(() => get(health, 'health').catch((e) => String(e)), { timeout: 2500, interval: 50 }).toBe('200 OK');
+      expect(await get(ready, 'ready')).toBe('503 kubernetes');
+      await expect(query(dns, 'nosuch.default.svc.cluster.local.', 'A', { timeoutMs: 200 })).rejects.toThrow();
+      // After startup_timeout: DNS serves (SERVFAIL for unknown names), still not ready.
+      await expect.poll(async () => ((await query(dns, 'nosuch.default.svc.cluster.local.', 'A', { timeoutMs: 300 }).catch(() => null)) as any)?.rcode, { timeout: 6000, interval: 100 }).toBe('SERVFAIL');
+      expect(await get(ready, 'ready')).toBe('503 kubernetes');
+      expect(p.output()).toMatch(/starting server with unsynced Kubernetes API/);
+    } finally {
+      await p?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 20000);
 });

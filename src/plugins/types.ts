@@ -20,6 +20,13 @@ export interface Plugin {
   ready?(): boolean;
   /** Called once the whole config is set up and listeners are bound (start HTTP servers, probes). */
   start?(): void | Promise<void>;
+  /** start() needs no DNS listener (HTTP endpoints): it runs before the server waits for settle()
+   *  and begins serving DNS, as CoreDNS runs health/ready/prometheus startup hooks before the
+   *  kubernetes plugin's sync wait (so /health is 200 and /ready 503 while it waits). */
+  early?: boolean;
+  /** A wait the server observes before it serves DNS with this configuration (CoreDNS's blocking
+   *  OnStartup hooks: the kubernetes plugin waits for its informer up to startup_timeout). */
+  settle?(): Promise<void>;
   /** First shutdown phase on SIGTERM/SIGINT (CoreDNS OnShutdown hooks run in plugin order). */
   shutdown?(): void | Promise<void>;
   /** Release everything (sockets, timers, watches). Called on shutdown and on reload for the old config. */

@@ -198,9 +198,19 @@ export class Instance {
     return block;
   }
 
-  /** Start plugin side tasks (HTTP endpoints, probes) once listeners are up. */
+  /** Start the plugins that need no DNS listener (HTTP endpoints), before settle(). */
+  async startEarly(): Promise<void> {
+    for (const b of this.blocks) for (const p of b.plugins) if (p.start && p.early) await p.start();
+  }
+
+  /** The plugins' startup waits (kubernetes: the informer sync, bounded by startup_timeout). */
+  async settle(): Promise<void> {
+    await Promise.all(this.allPlugins().map((p) => p.settle?.()));
+  }
+
+  /** Start the other plugin side tasks (probes, timers) once listeners are up. */
   async start(): Promise<void> {
-    for (const b of this.blocks) for (const p of b.plugins) if (p.start) await p.start();
+    for (const b of this.blocks) for (const p of b.plugins) if (p.start && !p.early) await p.start();
   }
 
   /** First shutdown phase (SIGTERM): ready stops, health sleeps through lameduck. */

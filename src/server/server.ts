@@ -82,6 +82,9 @@ export class KdnsServer {
     }
     const inst = await this.build(blocks);
     try {
+      // CoreDNS's order: HTTP endpoints come up, then the blocking startup waits, then DNS.
+      await inst.startEarly();
+      await inst.settle();
       await this.activate(inst);
     } catch (e) {
       await inst.close();
@@ -155,6 +158,8 @@ export class KdnsServer {
       const inst = await this.build(blocks);
       let stale: string[];
       try {
+        await inst.startEarly();
+        await inst.settle();
         stale = await this.activate(inst);
       } catch (e) {
         await inst.close();

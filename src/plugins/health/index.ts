@@ -44,6 +44,7 @@ export function loopbackHost(host: string): string {
 
 export class HealthPlugin implements Plugin {
   readonly name = 'health';
+  readonly early = true;
   private http: HttpHandle | null = null;
   private timer: NodeJS.Timeout | null = null;
   private probing = false;

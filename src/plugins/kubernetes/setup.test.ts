@@ -128,6 +128,8 @@ describe('kubernetes setup', () => {
       process: { reloading: false },
     };
     const p = await setupKubernetes(directiveFromCorefile(corefile('kubernetes cluster.local', 'startup_timeout 250ms'), 'kubernetes'), ctx);
+    expect(waited).toBe(-1); // setup itself does not wait: the server runs settle() after HTTP is up
+    await p.settle!();
     expect(waited).toBe(250);
     expect(warnings.some((w) => w.includes('unsynced'))).toBe(true);
     expect(p.ready!()).toBe(false);

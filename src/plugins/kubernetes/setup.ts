@@ -57,10 +57,6 @@ export async function setupKubernetes(d: Directive, ctx: SetupContext): Promise<
   });
   const handler = new KubernetesHandler(cfg, view, informer, ctx.lookup, () => boundIPs(ctx.block.bind));
 
-  if (!informer.synced) {
-    const ok = await informer.waitForSync(cfg.startupTimeoutMs);
-    if (!ok) ctx.log.warn('plugin/kubernetes: starting server with unsynced Kubernetes API');
-  }
   view.flush();
 
   return {
@@ -85,6 +81,13 @@ export async function setupKubernetes(d: Directive, ctx: SetupContext): Promise<
       return r;
     },
     ready: () => informer.synced,
+    // The server waits for this before serving DNS; health, ready and prometheus are already up.
+    settle: async () => {
+      if (informer.synced) return;
+      const ok = await informer.waitForSync(cfg.startupTimeoutMs);
+      if (!ok) ctx.log.warn('plugin/kubernetes: starting server with unsynced Kubernetes API');
+      view.flush();
+    },
     start: () => {
       // Like CoreDNS, the addresses are taken once the listeners are bound.
       handler.resetLocalIPs();

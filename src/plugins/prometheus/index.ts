@@ -78,6 +78,7 @@ export const prometheus: PluginDefinition = {
     return {
       name: 'prometheus',
       fastAware: true,
+      early: true,
       port: () => (http ? boundPort(http) : undefined),
       handle(req: DnsRequest, next: Handler): Result {
         const r = next(req);

@@ -65,6 +65,7 @@ function generationFor(proc: ProcessContext): number {
 
 export class ReadyPlugin implements Plugin {
   readonly name = 'ready';
+  readonly early = true;
   private http: HttpHandle | null = null;
   private sources: Source[] = [];
   private readonly generation: number;
