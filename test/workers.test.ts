@@ -152,6 +152,25 @@ describe('kdns -workers 2 against the API test double', () => {
     for (let i = 0; i < 4; i++) expect(await requestsTotal(metricsPort)).toBe(before + 20);
   });
 
+  it('reports a headless slice change once in the programming histogram, not once per worker', async () => {
+    api.add({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'db', namespace: NS }, spec: { clusterIP: 'None', clusterIPs: ['None'], selector: { app: 'db' }, ports: [{ name: 'pg', port: 5432, protocol: 'TCP' }] } });
+    api.add({
+      apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', addressType: 'IPv4',
+      metadata: { name: 'db-1', namespace: NS, labels: { 'kubernetes.io/service-name': 'db' }, annotations: { 'endpoints.kubernetes.io/last-change-trigger-time': new Date(Date.now() - 100).toISOString() } },
+      endpoints: [{ addresses: ['10.1.0.5'], conditions: { ready: true } }],
+      ports: [{ name: 'pg', port: 5432, protocol: 'TCP' }],
+    });
+    await expect.poll(() => tcpAnswers(port, `db.${NS}.svc.cluster.local.`, 4), { timeout: 2000, interval: 20 }).toEqual(Array(4).fill('10.1.0.5'));
+    const count = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      return text.match(/^coredns_kubernetes_dns_programming_duration_seconds_count\{service_kind="headless_with_selector"\} (\d+)$/m)?.[1];
+    };
+    await expect.poll(count, { timeout: 2000, interval: 50 }).toBe('1');
+    for (let i = 0; i < 4; i++) expect(await count()).toBe('1');
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    expect(text).toMatch(new RegExp(`^coredns_kubernetes_rest_client_requests_total\\{code="200",host="127\\.0\\.0\\.1:${api.port}",method="GET"\\} \\d+$`, 'm'));
+  });
+
   it('replaces a worker that dies, and the replacement knows the current cluster', async () => {
     const [victim] = childrenOf(kdns.proc.pid!);
     process.kill(victim, 'SIGKILL');

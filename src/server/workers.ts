@@ -186,7 +186,9 @@ export async function runPrimary(opts: PrimaryOptions): Promise<number> {
 
   const fork = (slot: Slot) => {
     slot.timer = null;
-    const w = cluster.fork();
+    // The slot tells a worker whether it is the one that reports process-wide observations that
+    // every worker makes alike (the kubernetes plugin's programming durations).
+    const w = cluster.fork({ KDNS_WORKER_SLOT: String(slot.index) });
     const channel: Channel = {
       send: (msg: ReplicaMessage) => {
         if (w.isConnected()) w.send(msg);

@@ -25,8 +25,12 @@ export function onProgrammingDuration(cb: ProgrammingDurationListener): () => vo
   };
 }
 
+// With -workers N every worker applies each change; the first worker alone reports it, so the
+// aggregated /metrics counts each change once, as one CoreDNS process would.
+const reportsProgramming = (process.env.KDNS_WORKER_SLOT ?? '0') === '0';
+
 export function emitProgrammingDuration(seconds: number, kind: ServiceKind): void {
-  m.k8sProgrammingDuration.labels({ service_kind: kind }).observe(seconds);
+  if (reportsProgramming) m.k8sProgrammingDuration.labels({ service_kind: kind }).observe(seconds);
   for (const cb of listeners) cb(seconds, kind);
 }
 
