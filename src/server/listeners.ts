@@ -67,7 +67,11 @@ export class Listener {
         // kernel spreads datagrams over them; a socket shared through the cluster primary wakes one
         // worker for nearly every datagram. Port 0 (tests) must stay shared to get one port.
         const own = this.opts.exclusive === false && UDP_REUSEPORT && port !== 0;
-        const s = dgram.createSocket({ type: t, reuseAddr: false, ipv6Only: t === 'udp6' && host === '', ...(own ? { reusePort: true } : {}) } as dgram.SocketOptions);
+        // Replies only ever go to the address a query came from, an IP literal: hand it back at once
+        // instead of dgram's default dns.lookup (an address regex and a nextTick per datagram).
+        const family = t === 'udp6' ? 6 : 4;
+        const lookup = (address: string, _o: unknown, cb: (err: null, address: string, family: number) => void) => cb(null, address, family);
+        const s = dgram.createSocket({ type: t, reuseAddr: false, ipv6Only: t === 'udp6' && host === '', lookup, ...(own ? { reusePort: true } : {}) } as dgram.SocketOptions);
         s.once('error', reject);
         s.bind({ port, address: addr, exclusive: own ? true : (this.opts.exclusive ?? true) }, () => {
           s.off('error', reject);
