@@ -9,6 +9,8 @@ export const registry = new client.Registry();
 
 const timeBuckets = Array.from({ length: 16 }, (_, n) => 0.00025 * 2 ** n);
 const sizeBuckets = [0, 100, 200, 300, 400, 511, 1023, 2047, 4095, 8291, 16000, 32000, 48000, 64000];
+/** Go's prometheus.DefBuckets (client-go's REST client metrics in CoreDNS use them). */
+const goDefaultBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 // Bound children for per-query hot paths. prom-client's `.labels(...)` children hash the label set
 // on every inc/observe (measured ~0.35 µs per counter inc, ~0.6-1.2 µs per histogram observe); a
@@ -161,8 +163,8 @@ export const m = {
   forwardHealthcheckFailures: counter('coredns_forward_healthcheck_failures_total', 'Counter of the number of failed healthchecks.', ['to']),
 
   k8sProgrammingDuration: histogram('coredns_kubernetes_dns_programming_duration_seconds', 'Histogram of the time (in seconds) it took to program a dns instance.', ['service_kind'], Array.from({ length: 20 }, (_, n) => 0.001 * 2 ** n)),
-  k8sRestRequestDuration: histogram('coredns_kubernetes_rest_client_request_duration_seconds', 'Request latency in seconds. Broken down by verb and host.', ['verb', 'host'], client.linearBuckets(0.005, 0.005, 1).concat([0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10])),
-  k8sRestRateLimiterDuration: histogram('coredns_kubernetes_rest_client_rate_limiter_duration_seconds', 'Client side rate limiter latency in seconds. Broken down by verb and host.', ['verb', 'host'], client.linearBuckets(0.005, 0.005, 1).concat([0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10])),
+  k8sRestRequestDuration: histogram('coredns_kubernetes_rest_client_request_duration_seconds', 'Request latency in seconds. Broken down by verb and host.', ['verb', 'host'], goDefaultBuckets),
+  k8sRestRateLimiterDuration: histogram('coredns_kubernetes_rest_client_rate_limiter_duration_seconds', 'Client side rate limiter latency in seconds. Broken down by verb and host.', ['verb', 'host'], goDefaultBuckets),
   k8sRestRequests: counter('coredns_kubernetes_rest_client_requests_total', 'Number of HTTP requests, partitioned by status code, method, and host.', ['code', 'method', 'host']),
 
   healthDuration: histogram('coredns_health_request_duration_seconds', 'Histogram of the time (in seconds) each request took.', [], [0.00025, 0.0025, 0.025, 0.25, 2.5]),
