@@ -174,8 +174,15 @@ describe('kdns -workers 2 against the API test double', () => {
   it('replaces a worker that dies, and the replacement knows the current cluster', async () => {
     const [victim] = childrenOf(kdns.proc.pid!);
     process.kill(victim, 'SIGKILL');
+    // Changes keep flowing while the worker is dying: the primary's sends to it fail (EPIPE)
+    // before its exit is seen, which must not take the primary down.
+    for (let i = 0; i < 50; i++) api.add(service(`burst${i}`, `10.0.78.${i + 1}`));
     api.add(service('whiledead', '10.0.77.2'));
-    await expect.poll(() => childrenOf(kdns.proc.pid!).filter((p) => p !== victim).length, { timeout: 15000, interval: 100 }).toBe(2);
+    try {
+      await expect.poll(() => childrenOf(kdns.proc.pid!).filter((p) => p !== victim).length, { timeout: 15000, interval: 100 }).toBe(2);
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\nkdns (exit ${kdns.proc.exitCode}) output:\n${kdns.output()}`);
+    }
     const name = `whiledead.${NS}.svc.cluster.local.`;
     await expect.poll(() => tcpAnswers(port, name, 4).catch((e) => [String(e)]), { timeout: 15000, interval: 100 }).toEqual(Array(4).fill('10.0.77.2'));
     expect(await tcpAnswers(port, `fresh.${NS}.svc.cluster.local.`, 4)).toEqual(Array(4).fill('10.0.77.1'));

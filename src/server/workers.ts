@@ -198,6 +198,10 @@ export async function runPrimary(opts: PrimaryOptions): Promise<number> {
         return () => w.off('message', fn);
       },
     };
+    // A send to a worker that has just died fails (EPIPE) before its 'exit' arrives; the exit
+    // handler below restarts it, so the error is only noted. Unhandled, it would end the primary
+    // and with it every other worker.
+    w.on('error', (e: Error) => log.debug(`worker ${slot.index}: ${e.message}`));
     slot.worker = w;
     slot.channel = channel;
     slot.startedAt = 0;
