@@ -112,6 +112,9 @@ export class LoopPlugin implements Plugin {
         this.after(this.deps.graceMs ?? GRACE_MS, () => (this.off = true));
         return;
       } catch {
+        // No reply in time (a slow or silent upstream behind forward): each try passes through
+        // the server once, so count afresh for the next one, as CoreDNS's loop plugin resets.
+        this.seen = 0;
         await new Promise<void>((r) => this.after(this.deps.retryAfterMs ?? RETRY_AFTER_MS, r));
       }
     }

@@ -98,6 +98,26 @@ describe('loop', () => {
     expect(r.seen.length).toBeGreaterThan(1);
   });
 
+  it('starts counting afresh for each retry, so a slow upstream is not taken for a loop (as CoreDNS resets)', async () => {
+    // The server sees each try of the probe once, but no reply comes back in time (a silent
+    // upstream behind forward): several tries must not add up to "seen three times".
+    const sock = dgram.createSocket('udp4');
+    let plugin: LoopPlugin | null = null;
+    let tries = 0;
+    sock.on('message', (msg) => {
+      tries++;
+      plugin?.handle(makeRequest(parseQuery(msg).question!.name, TYPE.HINFO), next);
+    });
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+    cleanup.push(() => sock.close());
+    const { p, exits } = make({ target: { host: '127.0.0.1', port: sock.address().port, display: '' }, probeWindowMs: 400, probeTimeoutMs: 30, retryAfterMs: 10 });
+    plugin = p;
+    p.start();
+    expect(await until(() => p.disabled)).toBe(true);
+    expect(tries).toBeGreaterThan(3);
+    expect(exits).toEqual([]);
+  });
+
   it('does not probe when the port is not known', () => {
     const { p } = make({ target: null });
     p.start();
