@@ -20,7 +20,7 @@ export interface Plugin {
   ready?(): boolean;
   /** Called once the whole config is set up and listeners are bound (start HTTP servers, probes). */
   start?(): void | Promise<void>;
-  /** start() needs no DNS listener (HTTP endpoints): it runs before the server waits for settle()
+  /** start() needs no DNS listener (HTTP endpoints): it runs (Instance.prepare) before the server waits for settle()
    *  and begins serving DNS, as CoreDNS runs health/ready/prometheus startup hooks before the
    *  kubernetes plugin's sync wait (so /health is 200 and /ready 503 while it waits). */
   early?: boolean;

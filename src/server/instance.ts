@@ -198,13 +198,11 @@ export class Instance {
     return block;
   }
 
-  /** Start the plugins that need no DNS listener (HTTP endpoints), before settle(). */
-  async startEarly(): Promise<void> {
+  /** Before DNS serves this configuration, in CoreDNS's order: the plugins that need no DNS
+   *  listener start (HTTP endpoints), then the startup waits run (kubernetes: the informer sync,
+   *  bounded by startup_timeout). */
+  async prepare(): Promise<void> {
     for (const b of this.blocks) for (const p of b.plugins) if (p.start && p.early) await p.start();
-  }
-
-  /** The plugins' startup waits (kubernetes: the informer sync, bounded by startup_timeout). */
-  async settle(): Promise<void> {
     await Promise.all(this.allPlugins().map((p) => p.settle?.()));
   }
 

@@ -82,9 +82,7 @@ export class KdnsServer {
     }
     const inst = await this.build(blocks);
     try {
-      // CoreDNS's order: HTTP endpoints come up, then the blocking startup waits, then DNS.
-      await inst.startEarly();
-      await inst.settle();
+      await inst.prepare();
       await this.activate(inst);
     } catch (e) {
       await inst.close();
@@ -158,8 +156,7 @@ export class KdnsServer {
       const inst = await this.build(blocks);
       let stale: string[];
       try {
-        await inst.startEarly();
-        await inst.settle();
+        await inst.prepare();
         stale = await this.activate(inst);
       } catch (e) {
         await inst.close();

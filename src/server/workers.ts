@@ -30,6 +30,7 @@ import type { Informers } from '../informer/types.js';
 import { installWorkerListener, serveWorkerMetrics } from '../metrics/cluster.js';
 import type { Logger } from '../plugins/types.js';
 import type { KdnsServer } from './server.js';
+import { WORKER_SLOT_ENV } from './worker-slot.js';
 
 type ControlMessage =
   | { kdns: 'worker.started'; lines: string[] }
@@ -186,9 +187,7 @@ export async function runPrimary(opts: PrimaryOptions): Promise<number> {
 
   const fork = (slot: Slot) => {
     slot.timer = null;
-    // The slot tells a worker whether it is the one that reports process-wide observations that
-    // every worker makes alike (the kubernetes plugin's programming durations).
-    const w = cluster.fork({ KDNS_WORKER_SLOT: String(slot.index) });
+    const w = cluster.fork({ [WORKER_SLOT_ENV]: String(slot.index) });
     const channel: Channel = {
       send: (msg: ReplicaMessage) => {
         if (w.isConnected()) w.send(msg);

@@ -9,6 +9,7 @@
 
 import { onApiRequest } from '../../informer/observe.js';
 import { m } from '../../metrics/registry.js';
+import { reportsSharedObservations } from '../../server/worker-slot.js';
 
 export type ServiceKind = 'headless_with_selector';
 
@@ -25,9 +26,7 @@ export function onProgrammingDuration(cb: ProgrammingDurationListener): () => vo
   };
 }
 
-// With -workers N every worker applies each change; the first worker alone reports it, so the
-// aggregated /metrics counts each change once, as one CoreDNS process would.
-const reportsProgramming = (process.env.KDNS_WORKER_SLOT ?? '0') === '0';
+const reportsProgramming = reportsSharedObservations();
 
 export function emitProgrammingDuration(seconds: number, kind: ServiceKind): void {
   if (reportsProgramming) m.k8sProgrammingDuration.labels({ service_kind: kind }).observe(seconds);
